@@ -1,0 +1,57 @@
+# gorun: build, demo, test, bench. Every target installs what it needs.
+export PATH := /usr/local/go/bin:$(PATH)
+GO       ?= go
+VERSION  ?= 0.1.0
+COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+BIN      := $(CURDIR)/gorun
+APT_PKGS := busybox-static gcc libc6-dev iproute2 util-linux
+# Integration tests drive this binary.
+export GORUN_BINARY := $(BIN)
+
+.PHONY: all build deps install demo test unit integration fuzz bench soak clean
+
+all: build
+
+# deps installs the Debian packages gorun's build, demo and tests need
+# (only those missing) and the Go modules.
+deps:
+	@missing=""; for p in $(APT_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null 2>&1 || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }; \
+	fi
+	$(GO) mod download
+
+build:
+	CGO_ENABLED=1 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gorun
+
+install: build
+	install -m 0755 $(BIN) /usr/local/bin/gorun
+
+# demo: one command from a fresh machine to a running container, showing
+# what the container sees beside what the host sees.
+demo: deps build
+	$(GO) run ./tests/demo
+
+# test: every test. Unit tests, a short fuzz run, then the integration
+# tests (root) against the built binary.
+test: deps build unit fuzz integration
+
+unit:
+	$(GO) vet ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadValidate$$' -fuzztime 5s ./specs/
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateID$$' -fuzztime 3s ./specs/
+
+integration:
+	$(GO) test -count=1 -timeout 15m ./integration/...
+
+bench: deps build
+	$(GO) run ./tests/bench
+
+clean:
+	rm -f $(BIN)

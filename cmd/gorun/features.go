@@ -1,0 +1,40 @@
+package main
+
+import (
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/urfave/cli/v2"
+
+	"github.com/gorun/gorun/libcontainer/caps"
+	"github.com/gorun/gorun/libcontainer/rootfs"
+)
+
+// featuresCommand prints what this gorun supports, in the runtime-spec's
+// features format. Only what is implemented is claimed.
+var featuresCommand = &cli.Command{
+	Name:  "features",
+	Usage: "print the runtime-spec features that gorun supports, as JSON",
+	Action: func(ctx *cli.Context) error {
+		yes, no := true, false
+		f := features.Features{
+			OCIVersionMin: "1.0.0",
+			OCIVersionMax: rspec.Version,
+			Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
+			MountOptions:  rootfs.KnownOptions(),
+			Linux: &features.Linux{
+				Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
+				Capabilities: caps.Names(),
+				Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no},
+				Seccomp:      &features.Seccomp{Enabled: &no},
+				Apparmor:     &features.Apparmor{Enabled: &no},
+				Selinux:      &features.Selinux{Enabled: &no},
+				IntelRdt:     &features.IntelRdt{Enabled: &no},
+				MountExtensions: &features.MountExtensions{
+					IDMap: &features.IDMap{Enabled: &no},
+				},
+			},
+			Annotations: map[string]string{"org.gorun.version": version},
+		}
+		return printJSON(f)
+	},
+}

@@ -1,0 +1,152 @@
+// Command gorun is a low-level OCI container runtime with runc's command
+// line: containerd, podman and Kubernetes drive it as they drive runc.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/urfave/cli/v2"
+
+	"github.com/gorun/gorun/libcontainer/initproc"
+	_ "github.com/gorun/gorun/libcontainer/nsenter"
+)
+
+// Set at build time by the Makefile.
+var (
+	version = "0.1.0-dev"
+	commit  = "unknown"
+)
+
+func init() {
+	// Keep the main goroutine on the main thread: a goroutine that locks a
+	// thread to join a container's namespaces then exits must never leave
+	// the main thread in them, and the init sets per-thread credentials.
+	runtime.LockOSThread()
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" && os.Getenv(initproc.SyncEnv) != "" {
+		initproc.Main()
+		return
+	}
+	os.Exit(run(os.Args))
+}
+
+func run(args []string) int {
+	app := newApp()
+	if err := app.Run(args); err != nil {
+		var ec exitCode
+		if errors.As(err, &ec) {
+			return int(ec)
+		}
+		report(err)
+		return 1
+	}
+	return 0
+}
+
+// exitCode is returned by a command that exits with a status of its own
+// (run and exec pass on the container process's).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// report prints one error line on stderr and logs it at level "error".
+func report(err error) {
+	msg := err.Error()
+	fmt.Fprintln(os.Stderr, "gorun: "+msg)
+	if logToFile {
+		slog.Error(msg)
+	}
+}
+
+var logToFile bool
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:  "gorun",
+		Usage: "run OCI containers (a runc-compatible runtime)",
+		Description: `gorun runs a container from an OCI bundle: a directory with a config.json
+and a root filesystem. The container is an ordinary process of the host's one
+kernel, given its own view of it: namespaces (pid, mount, network, uts, ipc,
+cgroup, user, time) and a cgroup that limits what it may use.`,
+		Version:                fmt.Sprintf("%s\ncommit: %s\nspec: %s", version, commit, rspec.Version),
+		HideHelpCommand:        true,
+		UseShortOptionHandling: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for the containers' state"},
+			&cli.StringFlag{Name: "log", Usage: "write logs to `FILE` (default: stderr)"},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd (needs a running systemd)"},
+			&cli.StringFlag{Name: "criu", Hidden: true},
+			&cli.StringFlag{Name: "rootless", Value: "auto", Hidden: true},
+		},
+		Before: setup,
+		Commands: []*cli.Command{
+			createCommand, startCommand, runCommand, stateCommand, listCommand,
+			killCommand, deleteCommand, specCommand, featuresCommand,
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+		Writer:         os.Stdout,
+		ErrWriter:      os.Stderr,
+	}
+}
+
+func defaultRoot() string {
+	if os.Geteuid() != 0 {
+		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
+			return d + "/gorun"
+		}
+	}
+	return "/run/gorun"
+}
+
+// setup configures logging from the global flags.
+func setup(ctx *cli.Context) error {
+	var w io.Writer = os.Stderr
+	if p := ctx.String("log"); p != "" {
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("--log %q: %w", p, err)
+		}
+		w = f
+		logToFile = true
+	}
+	level := slog.LevelWarn
+	if ctx.Bool("debug") {
+		level = slog.LevelDebug
+	}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: lowerLevel}
+	switch ctx.String("log-format") {
+	case "json":
+		slog.SetDefault(slog.New(slog.NewJSONHandler(w, opts)))
+	case "text":
+		slog.SetDefault(slog.New(slog.NewTextHandler(w, opts)))
+	default:
+		return fmt.Errorf("--log-format %q: unknown format (use text or json)", ctx.String("log-format"))
+	}
+	if ctx.Bool("systemd-cgroup") {
+		if _, err := os.Stat("/run/systemd/system"); err != nil {
+			return errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); drop the flag to use cgroupfs")
+		}
+		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet; drop the flag to use cgroupfs")
+	}
+	return nil
+}
+
+// lowerLevel writes levels as runc's logrus does ("error", not "ERROR"):
+// containerd's shim shows the user only lines whose level is "error".
+func lowerLevel(groups []string, a slog.Attr) slog.Attr {
+	if a.Key == slog.LevelKey && len(groups) == 0 {
+		a.Value = slog.StringValue(strings.ToLower(a.Value.String()))
+	}
+	return a
+}

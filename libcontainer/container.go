@@ -1,0 +1,195 @@
+// Package libcontainer runs OCI containers: it creates a container from a
+// validated runtime-spec config, starts it, signals it, reports its state
+// and deletes it, keeping what it knows in a state directory under --root.
+// The parent side lives here; the child side (the init that runs inside the
+// namespaces) is package initproc.
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/cgroups"
+	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/state"
+)
+
+// Container is one container under a state root.
+type Container struct {
+	store state.Store
+	st    *state.State
+	// proc is set when this process created the container (for `run`):
+	// it can wait for the init.
+	proc *os.Process
+}
+
+// ID returns the container's id.
+func (c *Container) ID() string { return c.st.ID }
+
+// Pid returns the host pid of the container's init.
+func (c *Container) Pid() int { return c.st.InitPid }
+
+// Spec returns the container's config.
+func (c *Container) Spec() *rspec.Spec { return c.st.Spec }
+
+// Load opens the container id under root.
+func Load(root, id string) (*Container, error) {
+	s := state.Store{Root: root}
+	st, err := s.Load(id)
+	if err != nil {
+		return nil, err
+	}
+	return &Container{store: s, st: st}, nil
+}
+
+// Status is the container's runtime-spec status now.
+func (c *Container) Status() rspec.ContainerState {
+	if !alive(c.st.InitPid, c.st.InitStart) {
+		return rspec.StateStopped
+	}
+	if _, err := os.Lstat(filepath.Join(c.store.Dir(c.st.ID), state.FifoName)); err == nil {
+		return rspec.StateCreated
+	}
+	if c.st.Cgroup != "" && frozen(c.st.Cgroup) {
+		return "paused"
+	}
+	return rspec.StateRunning
+}
+
+// State is what `gorun state` prints: the runtime-spec state plus runc's
+// rootfs, created and owner fields.
+type State struct {
+	rspec.State
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+}
+
+// State returns the container's state now.
+func (c *Container) State() *State {
+	st := &State{
+		State: rspec.State{
+			Version:     rspec.Version,
+			ID:          c.st.ID,
+			Status:      c.Status(),
+			Bundle:      c.st.Bundle,
+			Annotations: c.st.Spec.Annotations,
+		},
+		Rootfs:  c.st.Rootfs,
+		Created: c.st.Created,
+		Owner:   c.st.Owner,
+	}
+	if st.Status != rspec.StateStopped {
+		st.Pid = c.st.InitPid
+	}
+	return st
+}
+
+func (c *Container) hookState(status rspec.ContainerState) *rspec.State {
+	s := c.State().State
+	s.Status = status
+	s.Pid = c.st.InitPid
+	return &s
+}
+
+// List returns the state of every container under root. A container whose
+// state cannot be read is skipped: list never fails because one directory
+// is half written.
+func List(root string) ([]*State, error) {
+	s := state.Store{Root: root}
+	ids, err := s.IDs()
+	if err != nil {
+		return nil, &errs.Error{Field: "--root", Value: root, Err: err}
+	}
+	out := make([]*State, 0, len(ids))
+	for _, id := range ids {
+		st, err := s.Load(id)
+		if err != nil {
+			continue
+		}
+		c := &Container{store: s, st: st}
+		out = append(out, c.State())
+	}
+	return out, nil
+}
+
+func wrongState(id string, status rspec.ContainerState, hint string) error {
+	return &errs.Error{Field: "container " + id, Value: string(status), Err: errs.ErrBadState, Hint: hint}
+}
+
+// Signal sends sig to the init, or with all to every process of the
+// container's cgroup.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	status := c.Status()
+	if status == rspec.StateStopped {
+		return wrongState(c.st.ID, status, "it is not running; `gorun delete` removes it")
+	}
+	if all && c.st.Cgroup != "" {
+		return c.signalAll(sig)
+	}
+	return signalInit(c.st.InitPid, c.st.InitStart, sig)
+}
+
+// signalInit signals the init through a pidfd, so that a pid reused by
+// another process after the init died is never signalled.
+func signalInit(pid int, start uint64, sig unix.Signal) error {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		if errors.Is(err, unix.ESRCH) {
+			return nil
+		}
+		return err
+	}
+	defer unix.Close(pidfd)
+	if !alive(pid, start) {
+		return nil
+	}
+	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("signal %d: %w", pid, err)
+	}
+	return nil
+}
+
+func (c *Container) signalAll(sig unix.Signal) error {
+	m, err := cgroups.Load(c.st.Cgroup)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return signalInit(c.st.InitPid, c.st.InitStart, sig)
+		}
+		return err
+	}
+	pids, err := m.Pids()
+	if err != nil {
+		return err
+	}
+	for _, p := range pids {
+		if err := unix.Kill(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal %d: %w", p, err)
+		}
+	}
+	if sig == unix.SIGKILL {
+		// Frozen processes die only once thawed.
+		m.Thaw()
+	}
+	return nil
+}
+
+func frozen(cgroup string) bool {
+	for _, p := range []string{
+		filepath.Join("/sys/fs/cgroup/freezer", cgroup, "freezer.state"),
+		filepath.Join("/sys/fs/cgroup", cgroup, "cgroup.freeze"),
+	} {
+		b, err := os.ReadFile(p)
+		if err == nil {
+			s := string(b)
+			return s == "FROZEN\n" || s == "FREEZING\n" || s == "1\n"
+		}
+	}
+	return false
+}

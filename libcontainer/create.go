@@ -1,0 +1,260 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/cgroups"
+	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/hooks"
+	"github.com/gorun/gorun/libcontainer/initmsg"
+	"github.com/gorun/gorun/libcontainer/state"
+)
+
+// CreateOpts is what Create needs besides the config.
+type CreateOpts struct {
+	Root   string // state root (--root)
+	ID     string
+	Bundle string      // absolute bundle directory
+	Spec   *rspec.Spec // validated config
+	// ConsoleSocket is the unix socket the pty master is sent to when
+	// process.terminal is set; Console is an already connected one (gorun
+	// run in the foreground makes its own).
+	ConsoleSocket string
+	Console       *os.File
+	PidFile       string
+	NoPivot       bool
+	NoNewKeyring  bool
+	PreserveFDs   int
+	// Stdio for the container's process; nil entries mean this process's.
+	Stdio [3]*os.File
+}
+
+// Create sets up a container and leaves its init waiting for Start. On
+// error nothing is left behind: no state directory, cgroup or process.
+func Create(o CreateOpts) (_ *Container, retErr error) {
+	s := o.Spec
+	store := state.Store{Root: o.Root}
+	lock, err := store.Create(o.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Unlock()
+	var cg cgroups.Manager
+	var ch *child
+	defer func() {
+		if retErr == nil {
+			return
+		}
+		if ch != nil {
+			ch.kill()
+		}
+		if cg != nil {
+			cg.Destroy()
+			cgroups.RemoveEmptyParents(cg.Path())
+		}
+		store.Remove(o.ID)
+	}()
+
+	rootfs := s.Root.Path
+	if !filepath.IsAbs(rootfs) {
+		rootfs = filepath.Join(o.Bundle, rootfs)
+	}
+	cgPath, err := cgroups.ResolvePath(s.Linux.CgroupsPath, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cg, err = cgroups.New(cgPath, s.Linux.Resources); err != nil {
+		return nil, err
+	}
+
+	fifoPath := filepath.Join(store.Dir(o.ID), state.FifoName)
+	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
+		return nil, fmt.Errorf("make exec fifo: %w", err)
+	}
+	// Any user the process runs as may open it for writing.
+	if err := os.Chmod(fifoPath, 0o622); err != nil {
+		return nil, err
+	}
+	fifo, err := os.OpenFile(fifoPath, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer fifo.Close()
+	extra := []*os.File{fifo}
+	consoleFD := -1
+	if s.Process.Terminal {
+		console := o.Console
+		if console == nil {
+			if console, err = dialConsole(o.ConsoleSocket); err != nil {
+				return nil, err
+			}
+			defer console.Close()
+		}
+		extra = append(extra, console)
+		consoleFD = 3 + o.PreserveFDs + 2
+	}
+
+	ch, err = spawn(spawnOpts{
+		namespaces: s.Linux.Namespaces,
+		uidMap:     s.Linux.UIDMappings,
+		gidMap:     s.Linux.GIDMappings,
+		stdio:      stdio(o.Stdio),
+		preserve:   o.PreserveFDs,
+		extra:      extra,
+		dir:        o.Bundle,
+	})
+	if err != nil {
+		return nil, errs.Wrap("start container init", err)
+	}
+	pid := ch.cmd.Process.Pid
+	if err := cg.Apply(pid); err != nil {
+		return nil, &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
+	}
+	cfg := &initmsg.InitConfig{
+		ID:           o.ID,
+		Bundle:       o.Bundle,
+		Rootfs:       rootfs,
+		Spec:         s,
+		Pid:          pid,
+		Cgroup:       cgPath,
+		NewCgroupNS:  hasNewNamespace(s, rspec.CgroupNamespace),
+		NoPivot:      o.NoPivot,
+		NoNewKeyring: o.NoNewKeyring,
+		PreserveFDs:  o.PreserveFDs,
+		FifoFD:       3 + o.PreserveFDs + 1,
+		ConsoleFD:    consoleFD,
+	}
+	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
+		return nil, fmt.Errorf("send config to init: %w", err)
+	}
+	_, start, err := procStat(pid)
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{store: store, proc: ch.cmd.Process, st: &state.State{
+		ID:        o.ID,
+		Bundle:    o.Bundle,
+		Rootfs:    rootfs,
+		Created:   time.Now().UTC(),
+		Owner:     owner(),
+		InitPid:   pid,
+		InitStart: start,
+		Cgroup:    cgPath,
+		Spec:      s,
+	}}
+	runtimeHooks := func() error {
+		if s.Hooks == nil {
+			return nil
+		}
+		st := c.hookState(rspec.StateCreating)
+		if err := hooks.Run("prestart", s.Hooks.Prestart, st); err != nil {
+			return err
+		}
+		return hooks.Run("createRuntime", s.Hooks.CreateRuntime, st)
+	}
+	if _, err := ch.recvReady(runtimeHooks); err != nil {
+		return nil, errs.Wrap("create", err)
+	}
+	ch.sock.Close()
+	c.st.NamespacePaths = namespacePaths(s, pid)
+	if err := store.Save(c.st); err != nil {
+		return nil, err
+	}
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return nil, &errs.Error{Field: "--pid-file", Value: o.PidFile, Err: err}
+		}
+	}
+	return c, nil
+}
+
+func stdio(s [3]*os.File) [3]*os.File {
+	def := [3]*os.File{os.Stdin, os.Stdout, os.Stderr}
+	for i := range s {
+		if s[i] == nil {
+			s[i] = def[i]
+		}
+	}
+	return s
+}
+
+func hasNewNamespace(s *rspec.Spec, t rspec.LinuxNamespaceType) bool {
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type == t && ns.Path == "" {
+			return true
+		}
+	}
+	return false
+}
+
+var nsProcName = map[rspec.LinuxNamespaceType]string{
+	rspec.PIDNamespace: "pid", rspec.NetworkNamespace: "net", rspec.MountNamespace: "mnt",
+	rspec.IPCNamespace: "ipc", rspec.UTSNamespace: "uts", rspec.UserNamespace: "user",
+	rspec.CgroupNamespace: "cgroup", rspec.TimeNamespace: "time",
+}
+
+// namespacePaths records where each of the container's namespaces can be
+// joined (by exec): its own /proc/PID/ns entry, or the path it joined.
+func namespacePaths(s *rspec.Spec, pid int) map[rspec.LinuxNamespaceType]string {
+	m := make(map[rspec.LinuxNamespaceType]string, len(s.Linux.Namespaces))
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Path != "" {
+			m[ns.Type] = ns.Path
+		} else {
+			m[ns.Type] = fmt.Sprintf("/proc/%d/ns/%s", pid, nsProcName[ns.Type])
+		}
+	}
+	return m
+}
+
+// dialConsole connects to the console socket the pty master is sent to.
+func dialConsole(path string) (*os.File, error) {
+	if path == "" {
+		return nil, errs.Field("process.terminal", "true", "pass --console-socket, or set process.terminal to false", "a terminal needs a console socket")
+	}
+	conn, err := net.Dial("unix", path)
+	if err != nil {
+		return nil, &errs.Error{Field: "--console-socket", Value: path, Err: err, Hint: "something must listen on that unix socket to receive the terminal"}
+	}
+	defer conn.Close()
+	f, err := conn.(*net.UnixConn).File()
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// writePidFile writes pid atomically: a reader never sees an empty file.
+func writePidFile(path string, pid int) error {
+	path, err := filepath.Abs(path)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
+	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func owner() string {
+	if uid := os.Getuid(); uid != 0 {
+		return strconv.Itoa(uid)
+	}
+	return "root"
+}
+
+var errInitGone = errors.New("the container's init has exited")

@@ -1,0 +1,147 @@
+// Package initmsg is the typed protocol between gorun (the parent) and the
+// init it re-execs (the child), over a unix socketpair: one JSON object per
+// message, each with a named type. The parent sends the configuration; the
+// child asks for the runtime's hooks to run, then reports ready or an error.
+package initmsg
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/gorun/gorun/libcontainer/errs"
+)
+
+// Type names a message.
+type Type string
+
+const (
+	// Config (parent → child) carries the InitConfig.
+	Config Type = "config"
+	// RunHooks (child → parent): the container's namespaces and mounts
+	// exist, pivot_root has not happened; run prestart and createRuntime.
+	RunHooks Type = "run-hooks"
+	// HooksDone (parent → child): the hooks ran; go on.
+	HooksDone Type = "hooks-done"
+	// Ready (child → parent): the init is set up and waits for start, or an
+	// exec'd process is about to exec (Pid is its pid in the container).
+	Ready Type = "ready"
+	// Error (child → parent): the child failed; it exits after sending.
+	Error Type = "error"
+)
+
+// InitConfig is what the child needs to set up the container or the exec'd
+// process.
+type InitConfig struct {
+	ID     string      `json:"id"`
+	Bundle string      `json:"bundle"`
+	Rootfs string      `json:"rootfs"`
+	Spec   *rspec.Spec `json:"spec"`
+	// Pid is the child's pid on the host, for the state given to hooks.
+	Pid int `json:"pid"`
+	// Cgroup is the container's cgroup path ("" for none).
+	Cgroup string `json:"cgroup,omitempty"`
+	// Exec is set for `gorun exec`: the child joined the namespaces of a
+	// running container and only sets up its process.
+	Exec bool `json:"exec,omitempty"`
+	// NewCgroupNS asks the child to unshare the cgroup namespace (it has
+	// been placed in its cgroup by then).
+	NewCgroupNS  bool `json:"new_cgroupns,omitempty"`
+	NoPivot      bool `json:"no_pivot,omitempty"`
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	// PreserveFDs is how many fds above stderr the process keeps.
+	PreserveFDs int `json:"preserve_fds,omitempty"`
+	// FifoFD is the O_PATH fd of the exec fifo (init only), ConsoleFD the
+	// console socket's (-1 for none).
+	FifoFD    int `json:"fifo_fd"`
+	ConsoleFD int `json:"console_fd"`
+}
+
+// Message is one message of the protocol.
+type Message struct {
+	Type   Type        `json:"type"`
+	Config *InitConfig `json:"config,omitempty"`
+	Err    *ErrorInfo  `json:"error,omitempty"`
+	Pid    int         `json:"pid,omitempty"`
+}
+
+// ErrorInfo carries an errs.Error across the pipe.
+type ErrorInfo struct {
+	Op    string `json:"op,omitempty"`
+	Field string `json:"field,omitempty"`
+	Value string `json:"value,omitempty"`
+	Msg   string `json:"msg"`
+	Hint  string `json:"hint,omitempty"`
+}
+
+// FromError turns err into an ErrorInfo.
+func FromError(err error) *ErrorInfo {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		msg := "invalid"
+		if e.Err != nil {
+			msg = e.Err.Error()
+		}
+		return &ErrorInfo{Op: e.Op, Field: e.Field, Value: e.Value, Msg: msg, Hint: e.Hint}
+	}
+	return &ErrorInfo{Msg: err.Error()}
+}
+
+// AsError turns an ErrorInfo back into an *errs.Error.
+func (i *ErrorInfo) AsError() error {
+	return &errs.Error{Op: i.Op, Field: i.Field, Value: i.Value, Err: errors.New(i.Msg), Hint: i.Hint}
+}
+
+// Conn sends and receives messages.
+type Conn struct {
+	enc *json.Encoder
+	dec *json.Decoder
+}
+
+// NewConn wraps a stream.
+func NewConn(rw io.ReadWriter) *Conn {
+	return &Conn{enc: json.NewEncoder(rw), dec: json.NewDecoder(rw)}
+}
+
+// Send writes one message.
+func (c *Conn) Send(m Message) error { return c.enc.Encode(&m) }
+
+// Recv reads one message; io.EOF means the peer closed without a word.
+func (c *Conn) Recv() (Message, error) {
+	var m Message
+	if err := c.dec.Decode(&m); err != nil {
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return m, io.EOF
+		}
+		return m, err
+	}
+	switch m.Type {
+	case Config, RunHooks, HooksDone, Ready:
+	case Error:
+		if m.Err == nil {
+			return m, fmt.Errorf("init protocol: error message without an error")
+		}
+	default:
+		return m, fmt.Errorf("init protocol: unknown message type %q", m.Type)
+	}
+	return m, nil
+}
+
+// Expect reads one message and checks its type; an Error message becomes
+// the returned error.
+func (c *Conn) Expect(t Type) (Message, error) {
+	m, err := c.Recv()
+	if err != nil {
+		return m, err
+	}
+	if m.Type == Error {
+		return m, m.Err.AsError()
+	}
+	if m.Type != t {
+		return m, fmt.Errorf("init protocol: got %q, want %q", m.Type, t)
+	}
+	return m, nil
+}

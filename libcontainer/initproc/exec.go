@@ -1,0 +1,22 @@
+package initproc
+
+// execProcess runs a process in a running container (`gorun exec`): the
+// namespaces were joined before this code ran (the parent's thread for most,
+// nsenter for user and mount), so only the process is left to set up.
+func (c *child) execProcess() error {
+	if c.spec.Process.Terminal {
+		console, err := setupConsole(c.cfg.ConsoleFD, c.spec.Process.ConsoleSize, false)
+		if err != nil {
+			return err
+		}
+		defer console.Close()
+	}
+	t, err := c.prepareProcess(c.spec.Process)
+	if err != nil {
+		return err
+	}
+	if err := c.ready(); err != nil {
+		return err
+	}
+	return fatal("exec", t.exec())
+}

@@ -1,0 +1,174 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/cgroups"
+	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/hooks"
+	"github.com/gorun/gorun/libcontainer/state"
+)
+
+// Start releases the init of a created container to exec the user's
+// program, then runs the poststart hooks.
+func (c *Container) Start() error {
+	lock, err := c.store.Lock(c.st.ID)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if status := c.Status(); status != rspec.StateCreated {
+		return wrongState(c.st.ID, status, "only a created container can be started")
+	}
+	fifoPath := filepath.Join(c.store.Dir(c.st.ID), state.FifoName)
+	if err := c.awaitFifo(fifoPath); err != nil {
+		return err
+	}
+	os.Remove(fifoPath)
+	if h := c.st.Spec.Hooks; h != nil {
+		if err := hooks.Run("poststart", h.Poststart, c.hookState(rspec.StateRunning)); err != nil {
+			slog.Warn(err.Error())
+		}
+	}
+	return nil
+}
+
+// awaitFifo opens the read side of the exec fifo and waits until the init
+// writes to it, or dies.
+func (c *Container) awaitFifo(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	defer unix.Close(fd)
+	pidfd, err := unix.PidfdOpen(c.st.InitPid, 0)
+	if err != nil {
+		return errInitGone
+	}
+	defer unix.Close(pidfd)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		_, err := unix.Poll(fds, -1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if fds[0].Revents&unix.POLLIN != 0 {
+			var b [1]byte
+			if n, _ := unix.Read(fd, b[:]); n == 1 {
+				return nil
+			}
+		}
+		if fds[1].Revents != 0 {
+			return &errs.Error{Field: "container " + c.st.ID, Err: errInitGone, Hint: "its stderr says why; `gorun delete` removes it"}
+		}
+	}
+}
+
+// Wait waits for the init of a container this process created (gorun run)
+// and returns its wait status.
+func (c *Container) Wait() (unix.WaitStatus, error) {
+	if c.proc == nil {
+		return 0, errors.New("not the parent of this container's init")
+	}
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(c.proc.Pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return ws, err
+	}
+}
+
+// Delete removes a container: its processes (with force, or when it never
+// started), its cgroup on every hierarchy, and its state; then it runs the
+// poststop hooks.
+func (c *Container) Delete(force bool) error {
+	lock, err := c.store.Lock(c.st.ID)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	status := c.Status()
+	if (status == rspec.StateRunning || status == "paused") && !force {
+		return wrongState(c.st.ID, status, "stop it first (`gorun kill`) or use `gorun delete --force`")
+	}
+	if status != rspec.StateStopped {
+		signalInit(c.st.InitPid, c.st.InitStart, unix.SIGKILL)
+	}
+	var cg cgroups.Manager
+	if c.st.Cgroup != "" {
+		if cg, err = cgroups.Load(c.st.Cgroup); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if cg != nil {
+		// Whatever else lives in the cgroup (exec'd processes, or all of
+		// them when there is no pid namespace) goes too.
+		if pids, _ := cg.Pids(); len(pids) > 0 {
+			for _, p := range pids {
+				unix.Kill(p, unix.SIGKILL)
+			}
+			cg.Thaw()
+		}
+	}
+	if err := waitExit(c.st.InitPid, c.st.InitStart, 10*time.Second); err != nil {
+		return err
+	}
+	if cg != nil {
+		if err := destroyCgroup(cg); err != nil {
+			return &errs.Error{Field: "linux.cgroupsPath", Value: c.st.Cgroup, Err: err, Hint: "a process is still in the cgroup; retry `gorun delete --force`"}
+		}
+		cgroups.RemoveEmptyParents(c.st.Cgroup)
+	}
+	if h := c.st.Spec.Hooks; h != nil {
+		if err := hooks.Run("poststop", h.Poststop, c.hookState(rspec.StateStopped)); err != nil {
+			slog.Warn(err.Error())
+		}
+	}
+	return c.store.Remove(c.st.ID)
+}
+
+// destroyCgroup removes the cgroup, killing stragglers until it is empty.
+func destroyCgroup(cg cgroups.Manager) error {
+	var err error
+	for i := 0; i < 100; i++ {
+		if err = cg.Destroy(); err == nil {
+			return nil
+		}
+		pids, _ := cg.Pids()
+		for _, p := range pids {
+			unix.Kill(p, unix.SIGKILL)
+		}
+		time.Sleep(time.Duration(i+1) * time.Millisecond)
+	}
+	return err
+}
+
+// ForceRemove cleans up a container whose state is missing or corrupt: a
+// create that died half way. It removes the default cgroup of the id and
+// the state directory.
+func ForceRemove(root, id string) error {
+	store := state.Store{Root: root}
+	if _, err := os.Stat(store.Dir(id)); err != nil {
+		return &errs.Error{Field: "container id", Value: id, Err: errs.ErrNotExist}
+	}
+	if p, err := cgroups.ResolvePath("", id); err == nil {
+		if cg, err := cgroups.Load(p); err == nil {
+			destroyCgroup(cg)
+		}
+		cgroups.RemoveEmptyParents(p)
+	}
+	return store.Remove(id)
+}

@@ -1,0 +1,109 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/errs"
+)
+
+// The functions here run after pivot_root: "/" is the container's root.
+
+func openInNewRoot(p string) (*os.File, error) {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return pathrs.OpenatInRoot(root, p)
+}
+
+// MaskPaths hides linux.maskedPaths: a file gets /dev/null bound over it, a
+// directory an empty read-only tmpfs.
+func MaskPaths(paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	null, err := verifiedDevNull()
+	if err != nil {
+		return err
+	}
+	defer null.Close()
+	for i, p := range paths {
+		f, err := openInNewRoot(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return &errs.Error{Field: fmt.Sprintf("linux.maskedPaths[%d]", i), Value: p, Err: err}
+		}
+		var st unix.Stat_t
+		err = unix.Fstat(int(f.Fd()), &st)
+		if err == nil {
+			if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+				err = unix.Mount("tmpfs", procFd(f), "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0555")
+			} else {
+				err = bindAt(procFd(null), f, Options{Bind: true})
+			}
+		}
+		f.Close()
+		if err != nil {
+			return &errs.Error{Field: fmt.Sprintf("linux.maskedPaths[%d]", i), Value: p, Err: err}
+		}
+	}
+	return nil
+}
+
+// verifiedDevNull opens the container's /dev/null and checks that it is the
+// null device, not a symlink or a file that an image or a racing container
+// put there (CVE-2025-31133: binding a fake /dev/null over a masked path
+// would unmask it).
+func verifiedDevNull() (*os.File, error) {
+	f, err := os.OpenFile("/dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open the container's /dev/null to mask paths: %w", err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+		f.Close()
+		return nil, errors.New("the container's /dev/null is not the null device (1:3); refusing to mask paths with it")
+	}
+	return f, nil
+}
+
+// ReadonlyPaths makes each of linux.readonlyPaths a read-only bind of
+// itself.
+func ReadonlyPaths(paths []string) error {
+	for i, p := range paths {
+		f, err := openInNewRoot(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return &errs.Error{Field: fmt.Sprintf("linux.readonlyPaths[%d]", i), Value: p, Err: err}
+		}
+		err = bindAt(procFd(f), f, Options{Bind: true, Recursive: true, Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
+		f.Close()
+		if err != nil {
+			return &errs.Error{Field: fmt.Sprintf("linux.readonlyPaths[%d]", i), Value: p, Err: err}
+		}
+	}
+	return nil
+}
+
+// ReadonlyRoot remounts / read-only (root.readonly).
+func ReadonlyRoot() error {
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(unix.AT_FDCWD, "/", 0, attr); err != nil {
+		return &errs.Error{Field: "root.readonly", Value: "true", Err: err}
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+// Package rootfs builds a container's filesystem view inside its new mount
+// namespace: the config's mounts in order, /dev and its devices, pivot_root,
+// masked and read-only paths. Every path inside the rootfs is resolved
+// through a handle on the rootfs with github.com/cyphar/filepath-securejoin
+// (openat2 RESOLVE_IN_ROOT where the kernel has it), and mounts are made on
+// the resolved handle, never on a re-resolved string: a symlink in the image
+// cannot send a mount outside the rootfs.
+package rootfs
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/errs"
+)
+
+// Setup is what Prepare needs.
+type Setup struct {
+	Spec   *rspec.Spec
+	Rootfs string // absolute host path of the rootfs
+	// Cgroup is the container's cgroup path, bound into /sys/fs/cgroup when
+	// the container has no cgroup namespace of its own.
+	Cgroup   string
+	UserNS   bool // the init runs in a new user namespace: no mknod
+	CgroupNS bool
+
+	root *os.File // O_PATH handle on the rootfs
+}
+
+// Prepare makes every mount of the config under the rootfs, then /dev's
+// devices and links. The init runs it in its new mount namespace, before
+// pivot_root.
+func Prepare(s *Setup) error {
+	// Keep what happens here from propagating back to the host.
+	prop := uintptr(unix.MS_SLAVE | unix.MS_REC)
+	if p := s.Spec.Linux.RootfsPropagation; p != "" {
+		f, ok := PropagationFlags(p)
+		if !ok {
+			return errs.Field("linux.rootfsPropagation", p, "use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable", "unknown propagation")
+		}
+		prop = f
+	}
+	if err := unix.Mount("", "/", "", prop, ""); err != nil {
+		return fmt.Errorf("make / %s: %w", s.Spec.Linux.RootfsPropagation, err)
+	}
+	// pivot_root needs the new root to be a mount point.
+	if err := unix.Mount(s.Rootfs, s.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return &errs.Error{Field: "root.path", Value: s.Rootfs, Err: err, Hint: "the rootfs must be a directory gorun can bind-mount"}
+	}
+	root, err := os.OpenFile(s.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return &errs.Error{Field: "root.path", Value: s.Rootfs, Err: err}
+	}
+	defer root.Close()
+	s.root = root
+
+	bindDev := false
+	for i, m := range s.Spec.Mounts {
+		if err := s.mount(m); err != nil {
+			return errs.Wrap(fmt.Sprintf("mounts[%d] (%s)", i, m.Destination), err)
+		}
+		if filepath.Clean(m.Destination) == "/dev" && ParseOptions(m.Options).Bind {
+			bindDev = true
+		}
+	}
+	if !bindDev {
+		if err := s.createDevices(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openInRoot resolves p inside the rootfs and returns an O_PATH handle.
+func (s *Setup) openInRoot(p string) (*os.File, error) {
+	return pathrs.OpenatInRoot(s.root, p)
+}
+
+// procFd is the path by which a mount call reaches the object behind f.
+func procFd(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
+
+// mkdirInRoot creates directory p (and its parents) inside the rootfs and
+// returns a handle on it.
+func (s *Setup) mkdirInRoot(p string) (*os.File, error) {
+	return pathrs.MkdirAllHandle(s.root, p, 0o755)
+}
+
+// mkfileInRoot creates an empty file p inside the rootfs (if it is not
+// there) and returns a handle on it: a mount point for a file bind mount.
+func (s *Setup) mkfileInRoot(p string) (*os.File, error) {
+	dir, base := filepath.Split(filepath.Clean("/" + p))
+	parent, err := s.mkdirInRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	fd, err := unix.Openat(int(parent.Fd()), base, unix.O_CREAT|unix.O_NOFOLLOW|unix.O_PATH|unix.O_CLOEXEC, 0o644)
+	if err == unix.ELOOP || err == unix.EISDIR {
+		return nil, fmt.Errorf("%s is a symlink or a directory, not a file", p)
+	}
+	if err != nil {
+		// O_PATH|O_CREAT is refused: create, then open.
+		cfd, cerr := unix.Openat(int(parent.Fd()), base, unix.O_CREAT|unix.O_NOFOLLOW|unix.O_RDONLY|unix.O_CLOEXEC, 0o644)
+		if cerr != nil {
+			return nil, cerr
+		}
+		unix.Close(cfd)
+		fd, err = unix.Openat(int(parent.Fd()), base, unix.O_NOFOLLOW|unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return os.NewFile(uintptr(fd), p), nil
+}

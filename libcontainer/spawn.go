@@ -1,0 +1,210 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"syscall"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/initmsg"
+	"github.com/gorun/gorun/libcontainer/initproc"
+	"github.com/gorun/gorun/libcontainer/nsenter"
+)
+
+// cloneFlags maps namespace types to the clone flags that create them.
+// Cgroup and time namespaces are not here: the child unshares them itself,
+// after it has been placed in its cgroup.
+var cloneFlags = map[rspec.LinuxNamespaceType]uintptr{
+	rspec.PIDNamespace:     unix.CLONE_NEWPID,
+	rspec.NetworkNamespace: unix.CLONE_NEWNET,
+	rspec.MountNamespace:   unix.CLONE_NEWNS,
+	rspec.IPCNamespace:     unix.CLONE_NEWIPC,
+	rspec.UTSNamespace:     unix.CLONE_NEWUTS,
+	rspec.UserNamespace:    unix.CLONE_NEWUSER,
+}
+
+// setnsFlags maps the namespace types the parent joins on its own thread
+// before forking; user and mount are joined in the child by nsenter.
+var setnsFlags = map[rspec.LinuxNamespaceType]int{
+	rspec.PIDNamespace:     unix.CLONE_NEWPID,
+	rspec.NetworkNamespace: unix.CLONE_NEWNET,
+	rspec.IPCNamespace:     unix.CLONE_NEWIPC,
+	rspec.UTSNamespace:     unix.CLONE_NEWUTS,
+	rspec.CgroupNamespace:  unix.CLONE_NEWCGROUP,
+	rspec.TimeNamespace:    unix.CLONE_NEWTIME,
+}
+
+// spawnOpts says how to start the child.
+type spawnOpts struct {
+	namespaces []rspec.LinuxNamespace // new (no path) or joined (path)
+	uidMap     []rspec.LinuxIDMapping
+	gidMap     []rspec.LinuxIDMapping
+	stdio      [3]*os.File
+	preserve   int        // fds 3..3+preserve-1 of this process go along
+	extra      []*os.File // after the preserved fds and the sync socket
+	dir        string
+}
+
+// child is a started, not yet configured init or exec process.
+type child struct {
+	cmd  *exec.Cmd
+	conn *initmsg.Conn
+	sock *os.File
+}
+
+// spawn re-execs gorun's sealed binary as the child, in the namespaces
+// opts names. The sync socket is fd 3+preserve in the child, opts.extra
+// follow it.
+func spawn(o spawnOpts) (*child, error) {
+	self, err := sealedSelf()
+	if err != nil {
+		return nil, err
+	}
+	defer self.Close()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	parentSock := os.NewFile(uintptr(fds[0]), "sync-parent")
+	childSock := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer childSock.Close()
+
+	var files []*os.File
+	for i := 0; i < o.preserve; i++ {
+		files = append(files, os.NewFile(uintptr(3+i), fmt.Sprintf("preserved-%d", 3+i)))
+	}
+	files = append(files, childSock)
+	files = append(files, o.extra...)
+
+	env := []string{fmt.Sprintf("%s=%d", initproc.SyncEnv, 3+o.preserve)}
+	var cflags uintptr
+	var joins []rspec.LinuxNamespace
+	var nsenterPaths []string
+	for _, ns := range o.namespaces {
+		switch {
+		case ns.Path == "":
+			cflags |= cloneFlags[ns.Type]
+		case ns.Type == rspec.UserNamespace:
+			nsenterPaths = append([]string{"user=" + ns.Path}, nsenterPaths...)
+		case ns.Type == rspec.MountNamespace:
+			nsenterPaths = append(nsenterPaths, "mnt="+ns.Path)
+		default:
+			joins = append(joins, ns)
+		}
+	}
+	if len(nsenterPaths) > 0 {
+		env = append(env, nsenter.Env+"="+strings.Join(nsenterPaths, ","))
+	}
+	cmd := &exec.Cmd{
+		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		Args:       []string{"gorun", "init"},
+		Env:        env,
+		Dir:        o.dir,
+		Stdin:      o.stdio[0],
+		Stdout:     o.stdio[1],
+		Stderr:     o.stdio[2],
+		ExtraFiles: files,
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags: cflags,
+		},
+	}
+	if cflags&unix.CLONE_NEWUSER != 0 {
+		cmd.SysProcAttr.UidMappings = idMap(o.uidMap)
+		cmd.SysProcAttr.GidMappings = idMap(o.gidMap)
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+	}
+	if err := startIn(cmd, joins); err != nil {
+		parentSock.Close()
+		return nil, err
+	}
+	return &child{cmd: cmd, conn: initmsg.NewConn(parentSock), sock: parentSock}, nil
+}
+
+func idMap(m []rspec.LinuxIDMapping) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(m))
+	for i, e := range m {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(e.ContainerID), HostID: int(e.HostID), Size: int(e.Size)}
+	}
+	return out
+}
+
+// startIn starts cmd after joining the namespaces joins on a thread of its
+// own. That thread is left locked, so the Go runtime ends it instead of
+// reusing it in namespaces that are not the host's.
+func startIn(cmd *exec.Cmd, joins []rspec.LinuxNamespace) error {
+	if len(joins) == 0 {
+		return cmd.Start()
+	}
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		for _, ns := range joins {
+			fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				done <- fmt.Errorf("linux.namespaces[%s].path %q: %w", ns.Type, ns.Path, err)
+				return
+			}
+			err = unix.Setns(fd, setnsFlags[ns.Type])
+			unix.Close(fd)
+			if err != nil {
+				done <- fmt.Errorf("linux.namespaces[%s].path %q: join: %w", ns.Type, ns.Path, err)
+				return
+			}
+		}
+		done <- cmd.Start()
+	}()
+	return <-done
+}
+
+// kill ends a child that failed, and reaps it.
+func (c *child) kill() {
+	c.cmd.Process.Kill()
+	c.cmd.Wait()
+	c.sock.Close()
+}
+
+// recvReady reads messages until the child is ready, running the runtime's
+// hooks when it asks. A child that dies without a word is reported with its
+// exit status.
+func (c *child) recvReady(runHooks func() error) (int, error) {
+	for {
+		m, err := c.conn.Recv()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return 0, c.diedEarly()
+			}
+			return 0, err
+		}
+		switch m.Type {
+		case initmsg.Error:
+			return 0, m.Err.AsError()
+		case initmsg.Ready:
+			return m.Pid, nil
+		case initmsg.RunHooks:
+			if err := runHooks(); err != nil {
+				return 0, err
+			}
+			if err := c.conn.Send(initmsg.Message{Type: initmsg.HooksDone}); err != nil {
+				return 0, err
+			}
+		default:
+			return 0, fmt.Errorf("init protocol: unexpected %q", m.Type)
+		}
+	}
+}
+
+func (c *child) diedEarly() error {
+	err := c.cmd.Wait()
+	if err == nil {
+		return errors.New("container init exited before it was ready")
+	}
+	return fmt.Errorf("container init died before it was ready: %v", err)
+}

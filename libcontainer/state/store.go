@@ -1,0 +1,180 @@
+// Package state is gorun's on-disk state store: one directory per container
+// under the --root directory, holding state.json (written atomically by
+// rename) and the exec fifo. A flock on the container directory serialises
+// gorun invocations that act on the same container.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/errs"
+)
+
+const (
+	stateFile = "state.json"
+	// FifoName is the exec fifo the init blocks on until `start`.
+	FifoName = "exec.fifo"
+)
+
+// State is what gorun records about a container. The runtime-spec state is
+// derived from it; the spec itself is kept so that later commands (kill
+// --all, delete's poststop hooks, exec) need not read the bundle again.
+type State struct {
+	ID      string    `json:"id"`
+	Bundle  string    `json:"bundle"`
+	Rootfs  string    `json:"rootfs"`
+	Created time.Time `json:"created"`
+	Owner   string    `json:"owner"`
+	// InitPid is the host pid of the container's init, and InitStart its
+	// start time in clock ticks (/proc/PID/stat field 22): together they
+	// tell the init from a later process that reuses the pid.
+	InitPid   int    `json:"init_pid"`
+	InitStart uint64 `json:"init_start"`
+	// Cgroup is the cgroup path the container was placed in ("" for none).
+	Cgroup string `json:"cgroup,omitempty"`
+	// Started is set by `start` once the init has been released.
+	Started bool `json:"started,omitempty"`
+	// Resources as last applied (spec's, then by `update`).
+	Spec *rspec.Spec `json:"config"`
+	// NamespacePaths maps a namespace type to its /proc path, for exec.
+	NamespacePaths map[rspec.LinuxNamespaceType]string `json:"namespace_paths,omitempty"`
+}
+
+// Store is a state root directory.
+type Store struct{ Root string }
+
+// Dir is the directory of container id.
+func (s Store) Dir(id string) string { return filepath.Join(s.Root, id) }
+
+// Create makes the directory of a new container and locks it. It fails with
+// errs.ErrExist if the id is taken.
+func (s Store) Create(id string) (*Lock, error) {
+	if err := os.MkdirAll(s.Root, 0o711); err != nil {
+		return nil, &errs.Error{Field: "--root", Value: s.Root, Err: err, Hint: "give a writable --root directory"}
+	}
+	dir := s.Dir(id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil, &errs.Error{Field: "container id", Value: id, Err: errs.ErrExist, Hint: "choose another id or `gorun delete` the old one"}
+		}
+		return nil, &errs.Error{Field: "--root", Value: s.Root, Err: err, Hint: "give a writable --root directory"}
+	}
+	return lock(dir)
+}
+
+// Lock locks the directory of an existing container.
+func (s Store) Lock(id string) (*Lock, error) {
+	l, err := lock(s.Dir(id))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &errs.Error{Field: "container id", Value: id, Err: errs.ErrNotExist, Hint: "`gorun list` shows the containers under --root " + s.Root}
+	}
+	return l, err
+}
+
+// Load reads the state of container id without locking it.
+func (s Store) Load(id string) (*State, error) {
+	data, err := os.ReadFile(filepath.Join(s.Dir(id), stateFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, derr := os.Stat(s.Dir(id)); derr == nil {
+				// The directory exists but holds no state: a create that
+				// died before finishing, or one still under way.
+				return nil, &errs.Error{Field: "container id", Value: id, Err: errors.New("container state is incomplete (create did not finish)"), Hint: "remove it with `gorun delete --force " + id + "`"}
+			}
+			return nil, &errs.Error{Field: "container id", Value: id, Err: errs.ErrNotExist, Hint: "`gorun list` shows the containers under --root " + s.Root}
+		}
+		return nil, err
+	}
+	var st State
+	if err := json.Unmarshal(data, &st); err != nil {
+		return nil, &errs.Error{Field: "state file", Value: filepath.Join(s.Dir(id), stateFile), Err: fmt.Errorf("corrupt: %v", err), Hint: "remove the container with `gorun delete --force " + id + "`"}
+	}
+	return &st, nil
+}
+
+// Save writes st atomically: a reader sees the old state or the new one,
+// never a part.
+func (s Store) Save(st *State) error {
+	data, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	dir := s.Dir(st.ID)
+	tmp, err := os.CreateTemp(dir, ".state-")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("write state of %s: %w", st.ID, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}
+
+// Remove deletes the container's directory.
+func (s Store) Remove(id string) error { return os.RemoveAll(s.Dir(id)) }
+
+// IDs lists the container ids under the root, in directory order.
+func (s Store) IDs() ([]string, error) {
+	ents, err := os.ReadDir(s.Root)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, 0, len(ents))
+	for _, e := range ents {
+		if e.IsDir() {
+			ids = append(ids, e.Name())
+		}
+	}
+	return ids, nil
+}
+
+// Lock is an exclusive flock on a container directory.
+type Lock struct{ f *os.File }
+
+func lock(dir string) (*Lock, error) {
+	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return &Lock{f: f}, nil
+}
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() {
+	if l != nil && l.f != nil {
+		l.f.Close()
+		l.f = nil
+	}
+}

@@ -1,0 +1,31 @@
+package leakcheck
+
+import (
+	"os"
+	"path/filepath"
+)
+
+// addDirEntries records root/NAME for each entry of root (a missing root
+// has none).
+func addDirEntries(s *Snapshot, kind, root string) {
+	for _, name := range dirNames(root) {
+		s.add(kind+": "+filepath.Join(root, name), "")
+	}
+}
+
+// addDirNames records NAME for each entry of root.
+func addDirNames(s *Snapshot, kind, root string) {
+	for _, name := range dirNames(root) {
+		s.add(kind+": "+name, "")
+	}
+}
+
+func dirNames(root string) []string {
+	f, err := os.Open(root)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	names, _ := f.Readdirnames(-1)
+	return names
+}
