@@ -53,11 +53,11 @@ func (c *Container) Status() rspec.ContainerState {
 	if !alive(c.st.InitPid, c.st.InitStart) {
 		return rspec.StateStopped
 	}
-	if _, err := os.Lstat(filepath.Join(c.store.Dir(c.st.ID), state.FifoName)); err == nil {
-		return rspec.StateCreated
-	}
 	if c.st.Cgroup != "" && frozen(c.st.Cgroup) {
 		return "paused"
+	}
+	if _, err := os.Lstat(filepath.Join(c.store.Dir(c.st.ID), state.FifoName)); err == nil {
+		return rspec.StateCreated
 	}
 	return rspec.StateRunning
 }
@@ -192,4 +192,63 @@ func frozen(cgroup string) bool {
 		}
 	}
 	return false
+}
+
+// Pids lists the host pids of every process of the container.
+func (c *Container) Pids() ([]int, error) {
+	if c.st.Cgroup == "" {
+		if alive(c.st.InitPid, c.st.InitStart) {
+			return []int{c.st.InitPid}, nil
+		}
+		return nil, nil
+	}
+	m, err := cgroups.Load(c.st.Cgroup)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	return m.Pids()
+}
+
+// Pause freezes every process of the container.
+func (c *Container) Pause() error {
+	lock, err := c.store.Lock(c.st.ID)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if status := c.Status(); status != rspec.StateRunning && status != rspec.StateCreated {
+		return wrongState(c.st.ID, status, "only a running or created container can be paused")
+	}
+	m, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	return m.Freeze()
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	lock, err := c.store.Lock(c.st.ID)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	if status := c.Status(); status != "paused" {
+		return wrongState(c.st.ID, status, "only a paused container can be resumed")
+	}
+	m, err := c.cgroup()
+	if err != nil {
+		return err
+	}
+	return m.Thaw()
+}
+
+func (c *Container) cgroup() (cgroups.Manager, error) {
+	if c.st.Cgroup == "" {
+		return nil, &errs.Error{Field: "container " + c.st.ID, Err: errors.New("has no cgroup"), Hint: "pause, resume, update and events need one"}
+	}
+	return cgroups.Load(c.st.Cgroup)
 }

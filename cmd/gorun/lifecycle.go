@@ -97,6 +97,14 @@ func load(ctx *cli.Context) (*libcontainer.Container, error) {
 	return libcontainer.Load(ctx.String("root"), id)
 }
 
+// loadID opens container id, validating it first.
+func loadID(ctx *cli.Context, id string) (*libcontainer.Container, error) {
+	if err := specs.ValidateID(id); err != nil {
+		return nil, err
+	}
+	return libcontainer.Load(ctx.String("root"), id)
+}
+
 var startCommand = &cli.Command{
 	Name:      "start",
 	Usage:     "start the process of a created container",
@@ -129,11 +137,7 @@ var killCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		id := ctx.Args().First()
-		if err := specs.ValidateID(id); err != nil {
-			return err
-		}
-		c, err := libcontainer.Load(ctx.String("root"), id)
+		c, err := loadID(ctx, ctx.Args().First())
 		if err != nil {
 			return err
 		}

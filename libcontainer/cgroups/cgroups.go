@@ -36,6 +36,10 @@ type Manager interface {
 	Pids() ([]int, error)
 	Freeze() error
 	Thaw() error
+	// Stats reads resource usage.
+	Stats() (*Stats, error)
+	// OOMEvents signals each OOM kill in the cgroup.
+	OOMEvents() (<-chan struct{}, error)
 	// Destroy removes the cgroup from every hierarchy. It is not an error
 	// if it is already gone.
 	Destroy() error

@@ -50,3 +50,54 @@ func (m *v2) Destroy() error {
 	}
 	return err
 }
+
+func (m *v2) Stats() (*Stats, error) {
+	mt, err := m.m.Stat()
+	if err != nil {
+		return nil, err
+	}
+	s := &Stats{}
+	if c := mt.CPU; c != nil {
+		// cgroup2 counts microseconds; runc's events report nanoseconds.
+		s.CPU.Usage = CPUUsage{Total: c.UsageUsec * 1000, Kernel: c.SystemUsec * 1000, User: c.UserUsec * 1000}
+		s.CPU.Throttling = Throttling{Periods: c.NrPeriods, ThrottledPeriods: c.NrThrottled, ThrottledTime: c.ThrottledUsec * 1000}
+	}
+	if mem := mt.Memory; mem != nil {
+		s.Memory.Cache = mem.File
+		s.Memory.Usage = MemoryEntry{Usage: mem.Usage, Limit: mem.UsageLimit}
+		s.Memory.Swap = MemoryEntry{Usage: mem.SwapUsage, Limit: mem.SwapLimit}
+		s.Memory.Raw = map[string]uint64{"anon": mem.Anon, "file": mem.File, "kernel_stack": mem.KernelStack, "slab": mem.Slab, "sock": mem.Sock, "shmem": mem.Shmem}
+	}
+	if ev := mt.MemoryEvents; ev != nil {
+		s.Memory.Usage.Failcnt = ev.Max
+	}
+	if p := mt.Pids; p != nil {
+		s.Pids = PidsStats{Current: p.Current, Limit: p.Limit}
+	}
+	return s, nil
+}
+
+// OOMEvents watches memory.events for new oom_kill counts.
+func (m *v2) OOMEvents() (<-chan struct{}, error) {
+	evs, errc := m.m.EventChan()
+	out := make(chan struct{})
+	go func() {
+		defer close(out)
+		var last uint64
+		for {
+			select {
+			case e, ok := <-evs:
+				if !ok {
+					return
+				}
+				if e.OOMKill > last {
+					last = e.OOMKill
+					out <- struct{}{}
+				}
+			case <-errc:
+				return
+			}
+		}
+	}()
+	return out, nil
+}

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,10 @@ __attribute__((constructor)) static void gorun_nsenter(void)
 	char buf[4096], *tok, *save = NULL;
 	int userfd = -1, mntfd = -1;
 
+	/* gorun's child: from its first instruction, no process of the
+	 * container may open /proc/PID/exe of it (CVE-2019-5736). */
+	if (getenv("_GORUN_SYNC"))
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (!spec || !*spec)
 		return;
 	if (strlen(spec) >= sizeof(buf))

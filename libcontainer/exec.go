@@ -1,0 +1,129 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/cgroups"
+	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/initmsg"
+)
+
+// ExecOpts describes a process to run in a running container.
+type ExecOpts struct {
+	Process       *rspec.Process // validated
+	ConsoleSocket string
+	Console       *os.File
+	PidFile       string
+	PreserveFDs   int
+	Stdio         [3]*os.File
+}
+
+// Process is a process started by Exec.
+type Process struct {
+	Pid  int
+	proc *os.Process
+}
+
+// Wait waits for the process and returns its wait status.
+func (p *Process) Wait() (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(p.Pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		return ws, err
+	}
+}
+
+// execOrder is the order in which a process joins the container's
+// namespaces: user first (it owns the others), mount last but one.
+var execOrder = []rspec.LinuxNamespaceType{
+	rspec.UserNamespace, rspec.MountNamespace, rspec.PIDNamespace, rspec.NetworkNamespace,
+	rspec.IPCNamespace, rspec.UTSNamespace, rspec.CgroupNamespace, rspec.TimeNamespace,
+}
+
+// Exec starts a process in every namespace and the cgroup of the running
+// container, set up as o.Process says, and returns once it is about to exec.
+func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
+	switch status := c.Status(); status {
+	case rspec.StateRunning, rspec.StateCreated:
+	default:
+		return nil, wrongState(c.st.ID, status, "exec needs a running container")
+	}
+	var nss []rspec.LinuxNamespace
+	for _, t := range execOrder {
+		if p, ok := c.st.NamespacePaths[t]; ok {
+			nss = append(nss, rspec.LinuxNamespace{Type: t, Path: p})
+		}
+	}
+	var extra []*os.File
+	consoleFD := -1
+	if o.Process.Terminal {
+		console := o.Console
+		if console == nil {
+			var err error
+			if console, err = dialConsole(o.ConsoleSocket); err != nil {
+				return nil, err
+			}
+			defer console.Close()
+		}
+		extra = append(extra, console)
+		consoleFD = 3 + o.PreserveFDs + 1
+	}
+	ch, err := spawn(spawnOpts{
+		namespaces: nss,
+		stdio:      stdio(o.Stdio),
+		preserve:   o.PreserveFDs,
+		extra:      extra,
+	})
+	if err != nil {
+		return nil, errs.Wrap("exec", err)
+	}
+	defer func() {
+		if retErr != nil {
+			ch.kill()
+		}
+	}()
+	pid := ch.cmd.Process.Pid
+	if c.st.Cgroup != "" {
+		cg, err := cgroups.Load(c.st.Cgroup)
+		if err != nil {
+			return nil, fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
+		}
+		if err := cg.Apply(pid); err != nil {
+			return nil, fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
+		}
+	}
+	spec := *c.st.Spec
+	spec.Process = o.Process
+	cfg := &initmsg.InitConfig{
+		ID:          c.st.ID,
+		Bundle:      c.st.Bundle,
+		Rootfs:      c.st.Rootfs,
+		Spec:        &spec,
+		Pid:         pid,
+		Cgroup:      c.st.Cgroup,
+		Exec:        true,
+		PreserveFDs: o.PreserveFDs,
+		FifoFD:      -1,
+		ConsoleFD:   consoleFD,
+	}
+	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
+		return nil, fmt.Errorf("exec: send config: %w", err)
+	}
+	if _, err := ch.recvReady(func() error { return nil }); err != nil {
+		return nil, errs.Wrap("exec", err)
+	}
+	ch.sock.Close()
+	if o.PidFile != "" {
+		if err := writePidFile(o.PidFile, pid); err != nil {
+			return nil, &errs.Error{Field: "--pid-file", Value: o.PidFile, Err: err}
+		}
+	}
+	return &Process{Pid: pid, proc: ch.cmd.Process}, nil
+}
