@@ -70,7 +70,7 @@ func report(err error) {
 var logToFile bool
 
 func newApp() *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "gorun",
 		Usage: "run OCI containers (a runc-compatible runtime)",
 		Description: `gorun runs a container from an OCI bundle: a directory with a config.json
@@ -98,6 +98,31 @@ cgroup, user, time) and a cgroup that limits what it may use.`,
 		ExitErrHandler: func(*cli.Context, error) {},
 		Writer:         os.Stdout,
 		ErrWriter:      os.Stderr,
+		CommandNotFound: func(_ *cli.Context, name string) {
+			report(fmt.Errorf("unknown command %q (`gorun --help` lists the commands)", name))
+			os.Exit(1)
+		},
+		OnUsageError: usageError,
+	}
+	for _, c := range app.Commands {
+		setUsageError(c)
+	}
+	return app
+}
+
+// usageError turns a flag error into one line, without the usage text.
+func usageError(ctx *cli.Context, err error, _ bool) error {
+	name := "gorun"
+	if ctx.Command != nil && ctx.Command.Name != "" && ctx.Command.Name != "gorun" {
+		name += " " + ctx.Command.Name
+	}
+	return fmt.Errorf("%v (`%s --help` lists the options)", err, name)
+}
+
+func setUsageError(c *cli.Command) {
+	c.OnUsageError = usageError
+	for _, sub := range c.Subcommands {
+		setUsageError(sub)
 	}
 }
 
