@@ -46,6 +46,7 @@ unit:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadValidate$$' -fuzztime 5s ./specs/
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateID$$' -fuzztime 3s ./specs/
+	$(GO) test -run '^$$' -fuzz '^FuzzRecv$$' -fuzztime 3s ./libcontainer/initmsg/
 
 integration:
 	$(GO) test -count=1 -timeout 15m ./integration/...
