@@ -50,6 +50,14 @@ func Load(root, id string) (*Container, error) {
 
 // Status is the container's runtime-spec status now.
 func (c *Container) Status() rspec.ContainerState {
+	if c.st.InitPid == 0 {
+		// Recorded, but create has not finished: it is still under way
+		// if it holds the container's lock, and died otherwise.
+		if c.store.Locked(c.st.ID) {
+			return rspec.StateCreating
+		}
+		return rspec.StateStopped
+	}
 	if !alive(c.st.InitPid, c.st.InitStart) {
 		return rspec.StateStopped
 	}
@@ -139,6 +147,9 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 // signalInit signals the init through a pidfd, so that a pid reused by
 // another process after the init died is never signalled.
 func signalInit(pid int, start uint64, sig unix.Signal) error {
+	if pid <= 0 {
+		return nil
+	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {

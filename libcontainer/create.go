@@ -14,6 +14,7 @@ import (
 
 	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/fault"
 	"github.com/gorun/gorun/libcontainer/hooks"
 	"github.com/gorun/gorun/libcontainer/initmsg"
 	"github.com/gorun/gorun/libcontainer/state"
@@ -72,9 +73,27 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	c := &Container{store: store, st: &state.State{
+		ID:      o.ID,
+		Bundle:  o.Bundle,
+		Rootfs:  rootfs,
+		Created: time.Now().UTC(),
+		Owner:   owner(),
+		Cgroup:  cgPath,
+		Spec:    s,
+	}}
+	// Record the container before making anything of it on the host, so
+	// that `delete --force` can find the cgroup and any process even if
+	// this create is killed half way. With no init pid yet, its status is
+	// "creating" while this create holds the lock.
+	if err := store.Save(c.st); err != nil {
+		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
+	}
+	fault.Point("after-state")
 	if cg, err = cgroups.New(cgPath, s.Linux.Resources); err != nil {
 		return nil, err
 	}
+	fault.Point("after-cgroup")
 
 	fifoPath := filepath.Join(store.Dir(o.ID), state.FifoName)
 	if err := unix.Mkfifo(fifoPath, 0o622); err != nil {
@@ -116,6 +135,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		return nil, errs.Wrap("start container init", err)
 	}
 	pid := ch.cmd.Process.Pid
+	fault.Point("after-clone")
 	if err := cg.Apply(pid); err != nil {
 		return nil, &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
 	}
@@ -136,21 +156,12 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
 		return nil, fmt.Errorf("send config to init: %w", err)
 	}
+	fault.Point("after-config")
 	_, start, err := procStat(pid)
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{store: store, proc: ch.cmd.Process, st: &state.State{
-		ID:        o.ID,
-		Bundle:    o.Bundle,
-		Rootfs:    rootfs,
-		Created:   time.Now().UTC(),
-		Owner:     owner(),
-		InitPid:   pid,
-		InitStart: start,
-		Cgroup:    cgPath,
-		Spec:      s,
-	}}
+	c.proc = ch.cmd.Process
 	runtimeHooks := func() error {
 		if s.Hooks == nil {
 			return nil
@@ -165,9 +176,11 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		return nil, errs.Wrap("create", err)
 	}
 	ch.sock.Close()
+	fault.Point("after-ready")
+	c.st.InitPid, c.st.InitStart = pid, start
 	c.st.NamespacePaths = namespacePaths(s, pid)
 	if err := store.Save(c.st); err != nil {
-		return nil, err
+		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
 	}
 	if o.PidFile != "" {
 		if err := writePidFile(o.PidFile, pid); err != nil {

@@ -48,6 +48,9 @@ func alive(pid int, start uint64) bool {
 
 // waitExit waits until pid has exited (is a zombie or gone), up to timeout.
 func waitExit(pid int, start uint64, timeout time.Duration) error {
+	if pid <= 0 {
+		return nil
+	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {

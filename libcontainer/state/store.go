@@ -150,6 +150,16 @@ func (s Store) IDs() ([]string, error) {
 	return ids, nil
 }
 
+// Locked reports whether another process holds the lock of container id.
+func (s Store) Locked(id string) bool {
+	f, err := os.OpenFile(s.Dir(id), os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
+}
+
 // Lock is an exclusive flock on a container directory.
 type Lock struct{ f *os.File }
 
