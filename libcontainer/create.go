@@ -69,6 +69,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if !filepath.IsAbs(rootfs) {
 		rootfs = filepath.Join(o.Bundle, rootfs)
 	}
+	s = withAbsoluteSources(s, o.Bundle)
 	cgPath, err := cgroups.ResolvePath(s.Linux.CgroupsPath, o.ID)
 	if err != nil {
 		return nil, err
@@ -129,7 +130,6 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		stdio:      stdio(o.Stdio),
 		preserve:   o.PreserveFDs,
 		extra:      extra,
-		dir:        o.Bundle,
 	})
 	if err != nil {
 		return nil, errs.Wrap("start container init", err)
@@ -188,6 +188,38 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		}
 	}
 	return c, nil
+}
+
+// withAbsoluteSources returns s with relative bind mount sources made
+// absolute against the bundle, as runc resolves them. The init need not
+// start in the bundle directory, which a container's root in a user
+// namespace may not be allowed to enter.
+func withAbsoluteSources(s *rspec.Spec, bundle string) *rspec.Spec {
+	var ms []rspec.Mount
+	for i, m := range s.Mounts {
+		if m.Source == "" || filepath.IsAbs(m.Source) || !(m.Type == "bind" || rootfsIsBind(m.Options)) {
+			continue
+		}
+		if ms == nil {
+			ms = append([]rspec.Mount(nil), s.Mounts...)
+		}
+		ms[i].Source = filepath.Join(bundle, m.Source)
+	}
+	if ms == nil {
+		return s
+	}
+	c := *s
+	c.Mounts = ms
+	return &c
+}
+
+func rootfsIsBind(opts []string) bool {
+	for _, o := range opts {
+		if o == "bind" || o == "rbind" {
+			return true
+		}
+	}
+	return false
 }
 
 func stdio(s [3]*os.File) [3]*os.File {

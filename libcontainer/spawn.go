@@ -49,7 +49,6 @@ type spawnOpts struct {
 	stdio      [3]*os.File
 	preserve   int        // fds 3..3+preserve-1 of this process go along
 	extra      []*os.File // after the preserved fds and the sync socket
-	dir        string
 }
 
 // child is a started, not yet configured init or exec process.
@@ -106,7 +105,6 @@ func spawn(o spawnOpts) (*child, error) {
 		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
 		Args:       []string{"gorun", "init"},
 		Env:        env,
-		Dir:        o.dir,
 		Stdin:      o.stdio[0],
 		Stdout:     o.stdio[1],
 		Stderr:     o.stdio[2],

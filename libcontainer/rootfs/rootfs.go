@@ -8,6 +8,7 @@
 package rootfs
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -50,7 +51,11 @@ func Prepare(s *Setup) error {
 	}
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(s.Rootfs, s.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		return &errs.Error{Field: "root.path", Value: s.Rootfs, Err: err, Hint: "the rootfs must be a directory gorun can bind-mount"}
+		hint := "the rootfs must be a directory gorun can bind-mount"
+		if s.UserNS && errors.Is(err, unix.EACCES) {
+			hint = "the container's root, a mapped uid in its user namespace, must be able to reach the rootfs: make every directory above it searchable (chmod o+x)"
+		}
+		return &errs.Error{Field: "root.path", Value: s.Rootfs, Err: err, Hint: hint}
 	}
 	root, err := os.OpenFile(s.Rootfs, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

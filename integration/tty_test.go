@@ -1,0 +1,190 @@
+package integration
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/tests/consolesock"
+)
+
+// ptyReader collects what a pty master prints, so tests can wait for text.
+type ptyReader struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func readPty(f *os.File) *ptyReader {
+	r := &ptyReader{}
+	go func() {
+		b := make([]byte, 4096)
+		for {
+			n, err := f.Read(b)
+			r.mu.Lock()
+			r.buf.Write(b[:n])
+			r.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return r
+}
+
+func (r *ptyReader) text() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.buf.String()
+}
+
+func (r *ptyReader) wait(t *testing.T, want string) {
+	t.Helper()
+	if !poll(10*time.Second, func() bool { return strings.Contains(r.text(), want) }) {
+		t.Fatalf("terminal never showed %q; it showed:\n%s", want, r.text())
+	}
+}
+
+// TestConsoleSocket: the pty master arrives over the console socket, the
+// process sees a terminal of its own devpts with the size the config gave,
+// and a resize through the master is seen inside.
+func TestConsoleSocket(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	recv, err := consolesock.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	b := sh(t, "")
+	b.Spec.Process.Terminal = true
+	b.Spec.Process.Args = []string{"sh"}
+	b.Spec.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
+	writeBundle(t, b)
+
+	type result struct {
+		f   *os.File
+		err error
+	}
+	got := make(chan result, 1)
+	go func() {
+		f, err := recv.Accept(10 * time.Second)
+		got <- result{f, err}
+	}()
+	create(t, root, b, id, "--console-socket", sock)
+	r := <-got
+	if r.err != nil {
+		t.Fatalf("console socket: %v", r.err)
+	}
+	master := r.f
+	defer master.Close()
+	out := readPty(master)
+	mustGorun(t, root, "start", id)
+	io.WriteString(master, "tty; stty size\n")
+	out.wait(t, "/dev/pts/0")
+	out.wait(t, "30 100")
+	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 40, Col: 120}); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(master, "stty size\n")
+	out.wait(t, "40 120")
+	io.WriteString(master, "exit 3\n")
+	waitStatus(t, root, id, "stopped", 5*time.Second)
+}
+
+// openPty opens a pseudo-terminal for a foreground gorun to run in.
+func openPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.IoctlSetWinsize(int(s.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 25, Col: 81})
+	return m, s
+}
+
+// foregroundInPty runs gorun with args on a new pty, as a person at a
+// terminal would, and returns the master and the running command.
+func foregroundInPty(t *testing.T, root string, args ...string) (*os.File, *exec.Cmd, *ptyReader) {
+	t.Helper()
+	master, slave := openPty(t)
+	cmd := exec.Command(binary(t), append([]string{"--root", root}, args...)...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	t.Cleanup(func() { master.Close() })
+	return master, cmd, readPty(master)
+}
+
+func waitCode(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("gorun did not exit")
+	}
+	return exitStatus(cmd.ProcessState)
+}
+
+// TestRunTerminalForeground: `gorun run` of a terminal process under a real
+// pty proxies it: the shell's prompt and output come back, the size of
+// gorun's terminal is the container's, and gorun exits with the shell's
+// status.
+func TestRunTerminalForeground(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	b := sh(t, "")
+	b.Spec.Process.Terminal = true
+	b.Spec.Process.Args = []string{"sh"}
+	writeBundle(t, b)
+	master, cmd, out := foregroundInPty(t, root, "run", "--bundle", b.Dir, id)
+	io.WriteString(master, "stty size; echo hel''lo; tty\n")
+	out.wait(t, "hello")
+	out.wait(t, "25 81")
+	out.wait(t, "/dev/pts/0")
+	io.WriteString(master, "exit 4\n")
+	if code := waitCode(t, cmd); code != 4 {
+		t.Errorf("gorun run -t exited %d, want the shell's 4; terminal:\n%s", code, out.text())
+	}
+}
+
+func TestExecTerminalForeground(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	startSleeper(t, root, id, nil)
+	master, cmd, out := foregroundInPty(t, root, "exec", "-t", id, "sh")
+	io.WriteString(master, "echo wor''ld $(tty)\n")
+	out.wait(t, "world /dev/pts/")
+	io.WriteString(master, "exit 6\n")
+	if code := waitCode(t, cmd); code != 6 {
+		t.Errorf("gorun exec -t exited %d, want 6; terminal:\n%s", code, out.text())
+	}
+}
