@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gorun/gorun/libcontainer/errs"
@@ -27,18 +29,14 @@ func checkErr(t *testing.T, what string, err error) {
 }
 
 func FuzzLoadValidate(f *testing.F) {
-	f.Add(mustJSON(f, Default()))
-	s := Default()
-	ToRootless(s, 1000, 1000)
-	f.Add(mustJSON(f, s))
-	f.Add([]byte(`{"ociVersion": "1.0.0", "root": {"path": "rootfs"}, "process": {"args": "sh"}}`))
+	// Seeds are small on purpose: the fuzzer minimizes every new
+	// interesting input in O(n²) runs. More seeds are in testdata.
 	f.Add([]byte(`{"mounts": [{"destination": "/a"}, {"destination": 5}]}`))
+	f.Add([]byte(`{"ociVersion": "1.0.0", "root": {"path": "/"}, "process": {"args": ["sh"], "cwd": "x"}}`))
+	// One bundle for all inputs: a worker runs them one at a time, and a
+	// fresh directory per input slows minimizing down a lot.
+	b := newBundle(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		os.WriteFile("/tmp/fuzzlast", data, 0o644)
-		b := t.TempDir()
-		if err := os.Mkdir(filepath.Join(b, "rootfs"), 0o755); err != nil {
-			t.Fatal(err)
-		}
 		if err := os.WriteFile(filepath.Join(b, ConfigName), data, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -74,4 +72,29 @@ func FuzzValidateID(f *testing.F) {
 			t.Fatalf("ValidateID(%q) = %v does not wrap ErrInvalidID", id, err)
 		}
 	})
+}
+
+// TestFuzzSeedsValid keeps the valid seed configs valid, so that the
+// fuzzer starts from inputs that reach every check.
+func TestFuzzSeedsValid(t *testing.T) {
+	b := newBundle(t)
+	for _, name := range []string{"minimal", "process", "mounts", "namespaces", "resources", "seccomp"} {
+		raw, err := os.ReadFile(filepath.Join("testdata/fuzz/FuzzLoadValidate", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, lit, _ := strings.Cut(strings.TrimSpace(string(raw)), "[]byte(")
+		data, err := strconv.Unquote(strings.TrimSuffix(lit, ")"))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		writeConfig(t, b, []byte(data))
+		s, err := Load(b)
+		if err == nil {
+			err = Validate(s, b, name != "mounts" && name != "namespaces" && name != "resources" && name != "seccomp")
+		}
+		if err != nil {
+			t.Errorf("seed %s: %v", name, err)
+		}
+	}
 }

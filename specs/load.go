@@ -27,21 +27,37 @@ func Load(bundle string) (*rspec.Spec, error) {
 		return nil, err
 	}
 	file := filepath.Join(bundle, ConfigName)
-	data, err := os.ReadFile(file)
-	if err != nil {
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			return nil, errs.Field("bundle", bundle,
-				"run `gorun spec` there to write a default one",
-				"config.json not found in bundle %s", bundle)
-		case errors.Is(err, fs.ErrPermission):
-			return nil, errs.Field(ConfigName, file,
-				"check the permissions of the file and of the bundle directory", "%w", err)
-		default:
-			return nil, errs.Field(ConfigName, file, "config.json must be a readable regular file", "%w", err)
+	fi, err := os.Stat(file)
+	if err == nil && !fi.Mode().IsRegular() {
+		// Reading a fifo would block forever.
+		what := "not a regular file"
+		if fi.IsDir() {
+			what = "is a directory"
 		}
+		return nil, errs.Field(ConfigName, file, "config.json must be a regular file", "%s", what)
+	}
+	var data []byte
+	if err == nil {
+		data, err = os.ReadFile(file)
+	}
+	if err != nil {
+		return nil, readError(bundle, file, err)
 	}
 	return decode(file, data)
+}
+
+func readError(bundle, file string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errs.Field("bundle", bundle,
+			"run `gorun spec` there to write a default one",
+			"config.json not found in bundle %s", bundle)
+	case errors.Is(err, fs.ErrPermission):
+		return errs.Field(ConfigName, file,
+			"check the permissions of the file and of the bundle directory", "%w", err)
+	default:
+		return errs.Field(ConfigName, file, "config.json must be a readable regular file", "%w", err)
+	}
 }
 
 func checkBundle(bundle string) error {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -112,4 +113,13 @@ func TestLineCol(t *testing.T) {
 			t.Errorf("lineCol(%d) = %d:%d, want %d:%d", off, l, c, want[0], want[1])
 		}
 	}
+}
+
+func TestLoadFifo(t *testing.T) {
+	b := newBundle(t)
+	if err := syscall.Mkfifo(filepath.Join(b, ConfigName), 0o644); err != nil {
+		t.Skip(err)
+	}
+	_, err := Load(b)
+	wantFieldErr(t, err, ConfigName, "not a regular file")
 }
