@@ -11,6 +11,7 @@ import (
 	"github.com/gorun/gorun/libcontainer"
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/signals"
+	"github.com/gorun/gorun/pod"
 	"github.com/gorun/gorun/specs"
 )
 
@@ -21,6 +22,7 @@ var createFlags = []cli.Flag{
 	&cli.BoolFlag{Name: "no-pivot", Usage: "enter the rootfs with MS_MOVE and chroot instead of pivot_root (for a rootfs on ramfs)"},
 	&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring instead of a new one"},
 	&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` fds after stderr (3..3+N-1) to the container"},
+	&cli.StringFlag{Name: "pod", Usage: "create the container in pod `NAME` (`gorun pod create`): it joins the pod's network, IPC and UTS namespaces and its cgroup"},
 }
 
 var createCommand = &cli.Command{
@@ -73,6 +75,15 @@ func create(ctx *cli.Context, console *os.File) (*libcontainer.Container, error)
 	}
 	if n := ctx.Int("preserve-fds"); n < 0 {
 		return nil, errs.Field("--preserve-fds", ctx.String("preserve-fds"), "give a count of 0 or more", "negative")
+	}
+	if name := ctx.String("pod"); name != "" {
+		// The config is amended in memory; the pod stays locked (shared)
+		// until the container is made.
+		release, err := pod.Join(ctx.String("root"), name, id, bundle, s)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 	}
 	return libcontainer.Create(libcontainer.CreateOpts{
 		Root:          ctx.String("root"),
@@ -169,6 +180,11 @@ var deleteCommand = &cli.Command{
 			}
 			return err
 		}
-		return c.Delete(ctx.Bool("force"))
+		err = c.Delete(ctx.Bool("force"))
+		if ctx.Bool("force") && errors.Is(err, errs.ErrNotExist) {
+			// Deleted by another gorun while this one waited for it.
+			return nil
+		}
+		return err
 	},
 }

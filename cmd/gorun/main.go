@@ -41,7 +41,11 @@ func main() {
 
 func run(args []string) int {
 	app := newApp()
-	if err := app.Run(args); err != nil {
+	err := app.Run(args)
+	if e, ok := app.Metadata[unknownCommand].(error); ok && err == nil {
+		err = e
+	}
+	if err != nil {
 		var ec exitCode
 		if errors.As(err, &ec) {
 			return int(ec)
@@ -69,6 +73,9 @@ func report(err error) {
 
 var logToFile bool
 
+// unknownCommand is the app.Metadata key of an unknown command's error.
+const unknownCommand = "gorun.unknownCommand"
+
 func newApp() *cli.App {
 	app := &cli.App{
 		Name:  "gorun",
@@ -82,8 +89,8 @@ cgroup, user, time) and a cgroup that limits what it may use.`,
 		UseShortOptionHandling: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Value: defaultRoot(), Usage: "directory for the containers' state"},
-			&cli.StringFlag{Name: "log", Usage: "write logs to `FILE` (default: stderr)"},
-			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+			&cli.StringFlag{Name: "log", Usage: "write logs to `FILE` (default: stderr)", Destination: &logFlags.path},
+			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json", Destination: &logFlags.format},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
 			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd (needs a running systemd)"},
 			&cli.StringFlag{Name: "criu", Hidden: true},
@@ -94,14 +101,18 @@ cgroup, user, time) and a cgroup that limits what it may use.`,
 			createCommand, startCommand, runCommand, stateCommand, listCommand,
 			killCommand, deleteCommand, execCommand, psCommand, pauseCommand, resumeCommand,
 			updateCommand, eventsCommand, specCommand, featuresCommand,
+			podCommand,
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 		Writer:         os.Stdout,
 		ErrWriter:      os.Stderr,
-		CommandNotFound: func(_ *cli.Context, name string) {
-			report(fmt.Errorf("unknown command %q (`gorun --help` lists the commands)", name))
-			os.Exit(1)
+		// urfave/cli returns success after CommandNotFound: the error is
+		// left for run() to report, as every other one (no os.Exit here,
+		// so that tests can call run()).
+		CommandNotFound: func(ctx *cli.Context, name string) {
+			ctx.App.Metadata[unknownCommand] = fmt.Errorf("unknown command %q (`gorun --help` lists the commands)", name)
 		},
+		Metadata:     map[string]any{},
 		OnUsageError: usageError,
 	}
 	for _, c := range app.Commands {
@@ -112,6 +123,11 @@ cgroup, user, time) and a cgroup that limits what it may use.`,
 
 // usageError turns a flag error into one line, without the usage text.
 func usageError(ctx *cli.Context, err error, _ bool) error {
+	if !logToFile && logFlags.path != "" {
+		// A global flag did not parse, so setup has not run: log this
+		// error to the --log given before it all the same.
+		_ = setupLog(logFlags.path, logFlags.format, false)
+	}
 	name := "gorun"
 	if ctx.Command != nil && ctx.Command.Name != "" && ctx.Command.Name != "gorun" {
 		name += " " + ctx.Command.Name
@@ -135,10 +151,30 @@ func defaultRoot() string {
 	return "/run/gorun"
 }
 
+// logFlags are --log and --log-format, stored as they are parsed: they are
+// known even when a later global flag fails to parse (urfave/cli then
+// drops the parsed flags).
+var logFlags struct{ path, format string }
+
 // setup configures logging from the global flags.
 func setup(ctx *cli.Context) error {
+	if err := setupLog(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
+		return err
+	}
+	if ctx.Bool("systemd-cgroup") {
+		if _, err := os.Stat("/run/systemd/system"); err != nil {
+			return errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); drop the flag to use cgroupfs")
+		}
+		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet; drop the flag to use cgroupfs")
+	}
+	return nil
+}
+
+// setupLog sends slog's records to the file p (stderr if p is empty) in
+// format (text or json).
+func setupLog(p, format string, debug bool) error {
 	var w io.Writer = os.Stderr
-	if p := ctx.String("log"); p != "" {
+	if p != "" {
 		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
 			return fmt.Errorf("--log %q: %w", p, err)
@@ -147,23 +183,19 @@ func setup(ctx *cli.Context) error {
 		logToFile = true
 	}
 	level := slog.LevelWarn
-	if ctx.Bool("debug") {
+	if debug {
 		level = slog.LevelDebug
 	}
 	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: lowerLevel}
-	switch ctx.String("log-format") {
+	switch format {
 	case "json":
 		slog.SetDefault(slog.New(slog.NewJSONHandler(w, opts)))
 	case "text":
 		slog.SetDefault(slog.New(slog.NewTextHandler(w, opts)))
 	default:
-		return fmt.Errorf("--log-format %q: unknown format (use text or json)", ctx.String("log-format"))
-	}
-	if ctx.Bool("systemd-cgroup") {
-		if _, err := os.Stat("/run/systemd/system"); err != nil {
-			return errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); drop the flag to use cgroupfs")
-		}
-		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet; drop the flag to use cgroupfs")
+		// Log this error too, in the default format.
+		slog.SetDefault(slog.New(slog.NewTextHandler(w, opts)))
+		return fmt.Errorf("--log-format %q: unknown format (use text or json)", format)
 	}
 	return nil
 }
