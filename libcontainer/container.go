@@ -48,6 +48,23 @@ func Load(root, id string) (*Container, error) {
 	return &Container{store: s, st: st}, nil
 }
 
+// lock takes the container's lock and reads its state again under it:
+// another gorun may have started, updated or deleted the container while
+// this one waited for the lock.
+func (c *Container) lock() (*state.Lock, error) {
+	l, err := c.store.Lock(c.st.ID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.store.Load(c.st.ID)
+	if err != nil {
+		l.Unlock()
+		return nil, err
+	}
+	c.st = st
+	return l, nil
+}
+
 // Status is the container's runtime-spec status now.
 func (c *Container) Status() rspec.ContainerState {
 	if c.st.InitPid == 0 {
@@ -135,13 +152,30 @@ func wrongState(id string, status rspec.ContainerState, hint string) error {
 // container's cgroup.
 func (c *Container) Signal(sig unix.Signal, all bool) error {
 	status := c.Status()
-	if status == rspec.StateStopped {
-		return wrongState(c.st.ID, status, "it is not running; `gorun delete` removes it")
-	}
-	if all && c.st.Cgroup != "" {
+	if all {
+		// As runc: --all also reaches what is left in the cgroup after
+		// the init exited (processes of a container sharing another's
+		// pid namespace); containerd's shim sends it on every exit.
+		if status == rspec.StateStopped && c.st.Cgroup == "" {
+			return nil
+		}
 		return c.signalAll(sig)
 	}
-	return signalInit(c.st.InitPid, c.st.InitStart, sig)
+	if status == rspec.StateStopped {
+		// "container not running" is runc's text: containerd's shim
+		// matches it to report "process already finished".
+		return wrongState(c.st.ID, status, "container not running; `gorun delete` removes it")
+	}
+	if err := signalInit(c.st.InitPid, c.st.InitStart, sig); err != nil {
+		return err
+	}
+	if sig == unix.SIGKILL && status == "paused" {
+		// A frozen process dies only once thawed (cgroup v1).
+		if m, err := c.cgroup(); err == nil {
+			return m.Thaw()
+		}
+	}
+	return nil
 }
 
 // signalInit signals the init through a pidfd, so that a pid reused by
@@ -168,6 +202,16 @@ func signalInit(pid int, start uint64, sig unix.Signal) error {
 }
 
 func (c *Container) signalAll(sig unix.Signal) error {
+	if c.st.Cgroup == "" {
+		pids, err := c.Pids()
+		if err != nil {
+			return err
+		}
+		for _, p := range pids {
+			unix.Kill(p, sig)
+		}
+		return nil
+	}
 	m, err := cgroups.Load(c.st.Cgroup)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -175,20 +219,7 @@ func (c *Container) signalAll(sig unix.Signal) error {
 		}
 		return err
 	}
-	pids, err := m.Pids()
-	if err != nil {
-		return err
-	}
-	for _, p := range pids {
-		if err := unix.Kill(p, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("signal %d: %w", p, err)
-		}
-	}
-	if sig == unix.SIGKILL {
-		// Frozen processes die only once thawed.
-		m.Thaw()
-	}
-	return nil
+	return m.Signal(sig)
 }
 
 func frozen(cgroup string) bool {
@@ -208,10 +239,10 @@ func frozen(cgroup string) bool {
 // Pids lists the host pids of every process of the container.
 func (c *Container) Pids() ([]int, error) {
 	if c.st.Cgroup == "" {
-		if alive(c.st.InitPid, c.st.InitStart) {
-			return []int{c.st.InitPid}, nil
+		if !alive(c.st.InitPid, c.st.InitStart) {
+			return nil, nil
 		}
-		return nil, nil
+		return pidsInNamespaceOf(c.st.InitPid)
 	}
 	m, err := cgroups.Load(c.st.Cgroup)
 	if err != nil {
@@ -225,7 +256,7 @@ func (c *Container) Pids() ([]int, error) {
 
 // Pause freezes every process of the container.
 func (c *Container) Pause() error {
-	lock, err := c.store.Lock(c.st.ID)
+	lock, err := c.lock()
 	if err != nil {
 		return err
 	}
@@ -242,7 +273,7 @@ func (c *Container) Pause() error {
 
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
-	lock, err := c.store.Lock(c.st.ID)
+	lock, err := c.lock()
 	if err != nil {
 		return err
 	}

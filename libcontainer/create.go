@@ -3,12 +3,14 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"time"
 
+	"github.com/moby/sys/userns"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/gorun/gorun/libcontainer/fault"
 	"github.com/gorun/gorun/libcontainer/hooks"
 	"github.com/gorun/gorun/libcontainer/initmsg"
+	"github.com/gorun/gorun/libcontainer/seccomp"
 	"github.com/gorun/gorun/libcontainer/state"
 )
 
@@ -92,7 +95,17 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	}
 	fault.Point("after-state")
 	if cg, err = cgroups.New(cgPath, s.Linux.Resources); err != nil {
-		return nil, err
+		if !rootless() || !errors.Is(err, os.ErrPermission) {
+			return nil, err
+		}
+		// Without root and without a delegated cgroup: run without a
+		// cgroup, unless the config asks for limits that need one.
+		if what := requestedLimit(s.Linux.Resources); what != "" {
+			return nil, &errs.Error{Field: "linux.resources." + what, Value: cgPath, Err: err,
+				Hint: "without root, limits need a cgroup delegated to you; remove the limit or give linux.cgroupsPath a cgroup you own"}
+		}
+		slog.Debug("rootless: no writable cgroup, running the container without one", "cgroup", cgPath)
+		cg, cgPath, c.st.Cgroup = nil, "", ""
 	}
 	fault.Point("after-cgroup")
 
@@ -122,6 +135,13 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		extra = append(extra, console)
 		consoleFD = 3 + o.PreserveFDs + 2
 	}
+	agent, seccompFD, err := dialSeccompAgent(s, o.PreserveFDs, &extra)
+	if err != nil {
+		return nil, err
+	}
+	if agent != nil {
+		defer agent.Close()
+	}
 
 	ch, err = spawn(spawnOpts{
 		namespaces: s.Linux.Namespaces,
@@ -134,10 +154,12 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, errs.Wrap("start container init", err)
 	}
-	pid := ch.cmd.Process.Pid
+	pid := ch.pid
 	fault.Point("after-clone")
-	if err := cg.Apply(pid); err != nil {
-		return nil, &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
+	if cg != nil {
+		if err := cg.Apply(pid); err != nil {
+			return nil, &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
+		}
 	}
 	cfg := &initmsg.InitConfig{
 		ID:           o.ID,
@@ -152,6 +174,12 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		PreserveFDs:  o.PreserveFDs,
 		FifoFD:       3 + o.PreserveFDs + 1,
 		ConsoleFD:    consoleFD,
+		SeccompFD:    seccompFD,
+	}
+	if seccompFD != 0 {
+		st := c.hookState(rspec.StateCreated)
+		st.Pid = pid
+		cfg.SeccompState = seccomp.ProcessState(s.Linux.Seccomp, pid, *st)
 	}
 	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
 		return nil, fmt.Errorf("send config to init: %w", err)
@@ -161,7 +189,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	c.proc = ch.cmd.Process
+	c.proc, _ = os.FindProcess(pid)
 	runtimeHooks := func() error {
 		if s.Hooks == nil {
 			return nil
@@ -261,6 +289,25 @@ func namespacePaths(s *rspec.Spec, pid int) map[rspec.LinuxNamespaceType]string 
 	return m
 }
 
+// dialSeccompAgent connects to linux.seccomp.listenerPath when the profile
+// has SCMP_ACT_NOTIFY rules, here on the host where the path resolves, and
+// appends the connection to the child's extra files; it returns the
+// connection (the caller closes it once the child is started) and the fd
+// number the child finds it at (0 for none). The child sends the notify fd
+// on it after loading the filter.
+func dialSeccompAgent(s *rspec.Spec, preserve int, extra *[]*os.File) (*os.File, int, error) {
+	if !seccomp.NeedsListener(s.Linux.Seccomp) {
+		return nil, 0, nil
+	}
+	l, err := seccomp.DialListener(s.Linux.Seccomp.ListenerPath)
+	if err != nil {
+		return nil, 0, err
+	}
+	fd := 3 + preserve + 1 + len(*extra)
+	*extra = append(*extra, l)
+	return l, fd, nil
+}
+
 // dialConsole connects to the console socket the pty master is sent to.
 func dialConsole(path string) (*os.File, error) {
 	if path == "" {
@@ -303,3 +350,36 @@ func owner() string {
 }
 
 var errInitGone = errors.New("the container's init has exited")
+
+// rootless reports whether gorun runs without root on the host: as a user,
+// or as root of a user namespace (podman's rootless mode).
+func rootless() bool {
+	return os.Geteuid() != 0 || userns.RunningInUserNS()
+}
+
+// requestedLimit names the first kind of limit r asks for ("" for none).
+// Device rules do not count: without root they cannot be enforced by a
+// cgroup, and a user namespace cannot create device nodes anyway.
+func requestedLimit(r *rspec.LinuxResources) string {
+	switch {
+	case r == nil:
+		return ""
+	case r.Memory != nil:
+		return "memory"
+	case r.CPU != nil:
+		return "cpu"
+	case r.Pids != nil:
+		return "pids"
+	case r.BlockIO != nil:
+		return "blockIO"
+	case len(r.HugepageLimits) > 0:
+		return "hugepageLimits"
+	case r.Network != nil:
+		return "network"
+	case len(r.Rdma) > 0:
+		return "rdma"
+	case len(r.Unified) > 0:
+		return "unified"
+	}
+	return ""
+}

@@ -10,6 +10,7 @@ import (
 	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/initmsg"
+	"github.com/gorun/gorun/libcontainer/seccomp"
 )
 
 // ExecOpts describes a process to run in a running container.
@@ -24,8 +25,7 @@ type ExecOpts struct {
 
 // Process is a process started by Exec.
 type Process struct {
-	Pid  int
-	proc *os.Process
+	Pid int
 }
 
 // Wait waits for the process and returns its wait status.
@@ -75,6 +75,13 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		extra = append(extra, console)
 		consoleFD = 3 + o.PreserveFDs + 1
 	}
+	agent, seccompFD, err := dialSeccompAgent(c.st.Spec, o.PreserveFDs, &extra)
+	if err != nil {
+		return nil, err
+	}
+	if agent != nil {
+		defer agent.Close()
+	}
 	ch, err := spawn(spawnOpts{
 		namespaces: nss,
 		stdio:      stdio(o.Stdio),
@@ -89,7 +96,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 			ch.kill()
 		}
 	}()
-	pid := ch.cmd.Process.Pid
+	pid := ch.pid
 	if c.st.Cgroup != "" {
 		cg, err := cgroups.Load(c.st.Cgroup)
 		if err != nil {
@@ -112,6 +119,10 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		PreserveFDs: o.PreserveFDs,
 		FifoFD:      -1,
 		ConsoleFD:   consoleFD,
+		SeccompFD:   seccompFD,
+	}
+	if seccompFD != 0 {
+		cfg.SeccompState = seccomp.ProcessState(c.st.Spec.Linux.Seccomp, pid, *c.hookState(rspec.StateRunning))
 	}
 	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
 		return nil, fmt.Errorf("exec: send config: %w", err)
@@ -125,5 +136,5 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 			return nil, &errs.Error{Field: "--pid-file", Value: o.PidFile, Err: err}
 		}
 	}
-	return &Process{Pid: pid, proc: ch.cmd.Process}, nil
+	return &Process{Pid: pid}, nil
 }

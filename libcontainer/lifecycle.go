@@ -20,7 +20,7 @@ import (
 // Start releases the init of a created container to exec the user's
 // program, then runs the poststart hooks.
 func (c *Container) Start() error {
-	lock, err := c.store.Lock(c.st.ID)
+	lock, err := c.lock()
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,10 @@ func (c *Container) Start() error {
 }
 
 // awaitFifo opens the read side of the exec fifo and waits until the init
-// writes to it, or dies.
+// has written its byte and then exec'd the user's program: the init keeps
+// its write end open (close-on-exec) through the startContainer hooks, so
+// end-of-file means the program runs (or the init died). Only then are the
+// poststart hooks due.
 func (c *Container) awaitFifo(path string) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -54,6 +57,7 @@ func (c *Container) awaitFifo(path string) error {
 		return errInitGone
 	}
 	defer unix.Close(pidfd)
+	released := false
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
 		_, err := unix.Poll(fds, -1)
@@ -63,31 +67,48 @@ func (c *Container) awaitFifo(path string) error {
 		if err != nil {
 			return err
 		}
-		if fds[0].Revents&unix.POLLIN != 0 {
+		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
 			var b [1]byte
-			if n, _ := unix.Read(fd, b[:]); n == 1 {
-				return nil
+			n, err := unix.Read(fd, b[:])
+			switch {
+			case n == 1:
+				released = true
+				continue
+			case n == 0 && err == nil && released:
+				return nil // the init exec'd
+			case n == 0 && err == nil:
+				return &errs.Error{Field: "container " + c.st.ID, Err: errInitGone, Hint: "its stderr says why; `gorun delete` removes it"}
 			}
 		}
 		if fds[1].Revents != 0 {
+			if released {
+				return nil // released, then exited: the program ran
+			}
 			return &errs.Error{Field: "container " + c.st.ID, Err: errInitGone, Hint: "its stderr says why; `gorun delete` removes it"}
 		}
 	}
 }
 
 // Wait waits for the init of a container this process created (gorun run)
-// and returns its wait status.
+// and returns its wait status. It reaps every other child that exits
+// meanwhile too: orphans of the container, reparented to this process when
+// it is their subreaper, would otherwise stay zombies until it exits. So
+// nothing else of this process may wait for a child while Wait runs.
 func (c *Container) Wait() (unix.WaitStatus, error) {
 	if c.proc == nil {
 		return 0, errors.New("not the parent of this container's init")
 	}
 	var ws unix.WaitStatus
 	for {
-		_, err := unix.Wait4(c.proc.Pid, &ws, 0, nil)
-		if err == unix.EINTR {
+		pid, err := unix.Wait4(-1, &ws, 0, nil)
+		switch {
+		case err == unix.EINTR:
 			continue
+		case err != nil:
+			return ws, err
+		case pid == c.proc.Pid:
+			return ws, nil
 		}
-		return ws, err
 	}
 }
 
@@ -95,7 +116,7 @@ func (c *Container) Wait() (unix.WaitStatus, error) {
 // started), its cgroup on every hierarchy, and its state; then it runs the
 // poststop hooks.
 func (c *Container) Delete(force bool) error {
-	lock, err := c.store.Lock(c.st.ID)
+	lock, err := c.lock()
 	if err != nil {
 		return err
 	}

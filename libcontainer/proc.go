@@ -81,3 +81,34 @@ func waitExit(pid int, start uint64, timeout time.Duration) error {
 		}
 	}
 }
+
+// pidsInNamespaceOf lists the processes that share the pid namespace of
+// pid: the container's processes when it has no cgroup (rootless on a v1
+// host), found without one.
+func pidsInNamespaceOf(pid int) ([]int, error) {
+	ns, err := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/pid")
+	if err != nil {
+		return nil, err
+	}
+	host, err := os.Readlink("/proc/self/ns/pid")
+	if err == nil && host == ns {
+		// The container shares the host's pid namespace: only the init
+		// can be told apart.
+		return []int{pid}, nil
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if l, err := os.Readlink("/proc/" + e.Name() + "/ns/pid"); err == nil && l == ns {
+			pids = append(pids, p)
+		}
+	}
+	return pids, nil
+}

@@ -53,6 +53,7 @@ type spawnOpts struct {
 
 // child is a started, not yet configured init or exec process.
 type child struct {
+	pid  int // the init or exec'd process (a grandchild when nsenter forked)
 	cmd  *exec.Cmd
 	conn *initmsg.Conn
 	sock *os.File
@@ -83,21 +84,7 @@ func spawn(o spawnOpts) (*child, error) {
 	files = append(files, o.extra...)
 
 	env := []string{fmt.Sprintf("%s=%d", initproc.SyncEnv, 3+o.preserve)}
-	var cflags uintptr
-	var joins []rspec.LinuxNamespace
-	var nsenterPaths []string
-	for _, ns := range o.namespaces {
-		switch {
-		case ns.Path == "":
-			cflags |= cloneFlags[ns.Type]
-		case ns.Type == rspec.UserNamespace:
-			nsenterPaths = append([]string{"user=" + ns.Path}, nsenterPaths...)
-		case ns.Type == rspec.MountNamespace:
-			nsenterPaths = append(nsenterPaths, "mnt="+ns.Path)
-		default:
-			joins = append(joins, ns)
-		}
-	}
+	cflags, joins, nsenterPaths, forks := planJoins(o.namespaces, rootless())
 	if len(nsenterPaths) > 0 {
 		env = append(env, nsenter.Env+"="+strings.Join(nsenterPaths, ","))
 	}
@@ -116,14 +103,67 @@ func spawn(o spawnOpts) (*child, error) {
 	if cflags&unix.CLONE_NEWUSER != 0 {
 		cmd.SysProcAttr.UidMappings = idMap(o.uidMap)
 		cmd.SysProcAttr.GidMappings = idMap(o.gidMap)
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = true
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0}
+		// Without root, the kernel takes a gid map only once setgroups is
+		// denied in the namespace.
+		privileged := os.Geteuid() == 0
+		cmd.SysProcAttr.GidMappingsEnableSetgroups = privileged
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !privileged}
+	}
+	if forks {
+		// The grandchild that nsenter forks is reparented to this process
+		// when its parent exits, so that it can be waited for.
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
 	if err := startIn(cmd, joins); err != nil {
 		parentSock.Close()
 		return nil, err
 	}
-	return &child{cmd: cmd, conn: initmsg.NewConn(parentSock), sock: parentSock}, nil
+	ch := &child{cmd: cmd, conn: initmsg.NewConn(parentSock), sock: parentSock, pid: cmd.Process.Pid}
+	if forks {
+		m, err := ch.conn.Recv()
+		cmd.Wait()
+		if err == nil && m.Type == initmsg.Error {
+			err = m.Err.AsError()
+		} else if err == nil && (m.Type != initmsg.Forked || m.Pid <= 0) {
+			err = fmt.Errorf("init protocol: got %q, want %q", m.Type, initmsg.Forked)
+		}
+		if err != nil {
+			parentSock.Close()
+			return nil, err
+		}
+		ch.pid = m.Pid
+	}
+	return ch, nil
+}
+
+// planJoins splits namespaces into clone flags for the new ones, the ones
+// this process joins on a thread before forking, and the ones the child
+// joins in nsenter before its Go runtime starts. User and mount namespaces
+// are always joined by nsenter. Without root, every namespace is: only
+// after joining the container's user namespace may the process join the
+// namespaces it owns. A pid namespace joined by nsenter makes it fork.
+func planJoins(nss []rspec.LinuxNamespace, rootless bool) (cflags uintptr, joins []rspec.LinuxNamespace, nsenterPaths []string, forks bool) {
+	var user, rest, pid []string
+	for _, ns := range nss {
+		entry := nsProcName[ns.Type] + "=" + ns.Path
+		switch {
+		case ns.Path == "":
+			cflags |= cloneFlags[ns.Type]
+		case ns.Type == rspec.UserNamespace:
+			user = append(user, entry)
+		case ns.Type == rspec.MountNamespace:
+			rest = append(rest, entry)
+		case !rootless:
+			joins = append(joins, ns)
+		case ns.Type == rspec.PIDNamespace:
+			pid = append(pid, entry)
+			forks = true
+		default:
+			rest = append(rest, entry)
+		}
+	}
+	nsenterPaths = append(append(user, rest...), pid...)
+	return cflags, joins, nsenterPaths, forks
 }
 
 func idMap(m []rspec.LinuxIDMapping) []syscall.SysProcIDMap {
@@ -164,8 +204,13 @@ func startIn(cmd *exec.Cmd, joins []rspec.LinuxNamespace) error {
 
 // kill ends a child that failed, and reaps it.
 func (c *child) kill() {
-	c.cmd.Process.Kill()
-	c.cmd.Wait()
+	unix.Kill(c.pid, unix.SIGKILL)
+	if c.pid == c.cmd.Process.Pid {
+		c.cmd.Wait()
+	} else {
+		var ws unix.WaitStatus
+		unix.Wait4(c.pid, &ws, 0, nil)
+	}
 	c.sock.Close()
 }
 
@@ -200,6 +245,9 @@ func (c *child) recvReady(runHooks func() error) (int, error) {
 }
 
 func (c *child) diedEarly() error {
+	if c.pid != c.cmd.Process.Pid {
+		return errors.New("container process exited before it was ready")
+	}
 	err := c.cmd.Wait()
 	if err == nil {
 		return errors.New("container init exited before it was ready")

@@ -31,6 +31,9 @@ const (
 	Ready Type = "ready"
 	// Error (child → parent): the child failed; it exits after sending.
 	Error Type = "error"
+	// Forked (child → parent, from nsenter): the child joined a pid
+	// namespace and forked; Pid is the process that goes on.
+	Forked Type = "forked"
 )
 
 // InitConfig is what the child needs to set up the container or the exec'd
@@ -58,6 +61,11 @@ type InitConfig struct {
 	// console socket's (-1 for none).
 	FifoFD    int `json:"fifo_fd"`
 	ConsoleFD int `json:"console_fd"`
+	// SeccompFD is the connection to linux.seccomp.listenerPath (0 for
+	// none): the child sends SeccompState and the notify fd on it once it
+	// has loaded the filter.
+	SeccompFD    int                          `json:"seccomp_fd,omitempty"`
+	SeccompState *rspec.ContainerProcessState `json:"seccomp_state,omitempty"`
 }
 
 // Message is one message of the protocol.
@@ -119,7 +127,7 @@ func (c *Conn) Recv() (Message, error) {
 		return m, err
 	}
 	switch m.Type {
-	case Config, RunHooks, HooksDone, Ready:
+	case Config, RunHooks, HooksDone, Ready, Forked:
 	case Error:
 		if m.Err == nil {
 			return m, fmt.Errorf("init protocol: error message without an error")

@@ -2,57 +2,74 @@
 // user namespace fails in a multi-threaded process, and the Go runtime starts
 // threads before main. This constructor runs first, while the process has one
 // thread. It acts only in gorun's re-exec'd child, which the parent marks with
-// _GORUN_NSENTER="user=PATH,mnt=PATH" (either may be absent); it joins those
-// namespaces in that order and becomes root in the joined user namespace.
-// Errors go to the parent as an initmsg "error" message on the sync fd
-// (_GORUN_SYNC), then the child exits.
+// _GORUN_NSENTER="TYPE=PATH,..." (TYPE one of user mnt net ipc uts cgroup
+// time pid). It opens every path first, then joins them in the order given;
+// after joining a user namespace it becomes root there. A pid namespace only
+// applies to children, so after joining one the process forks: the parent
+// reports the child's pid to gorun on the sync fd ({"type":"forked","pid":N})
+// and exits, the child goes on into the Go runtime inside the namespace.
+// Errors go to gorun as an initmsg "error" message on the sync fd
+// (_GORUN_SYNC), then the process exits.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
-#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
-static void nsenter_fail(const char *field, const char *value, const char *what, int err)
-{
-	const char *sync = getenv("_GORUN_SYNC");
-	char msg[1024];
-	int n;
+struct ns {
+	const char *type;
+	int flag;
+};
 
-	/* Paths and names here come from gorun itself: no JSON escaping needed
-	 * beyond refusing quotes. */
-	if (strchr(value, '"') || strchr(value, '\\'))
-		value = "(path)";
-	n = snprintf(msg, sizeof(msg),
-		     "{\"type\":\"error\",\"error\":{\"op\":\"join namespaces\",\"field\":\"%s\",\"value\":\"%s\",\"msg\":\"%s: %s\"}}\n",
-		     field, value, what, strerror(err));
-	if (sync && n > 0) {
-		int fd = atoi(sync);
+static const struct ns kinds[] = {
+	{"user", CLONE_NEWUSER}, {"mnt", CLONE_NEWNS},	  {"net", CLONE_NEWNET},       {"ipc", CLONE_NEWIPC},
+	{"uts", CLONE_NEWUTS},	 {"cgroup", CLONE_NEWCGROUP}, {"time", 0x00000080 /* CLONE_NEWTIME */}, {"pid", CLONE_NEWPID},
+};
+
+static int sync_fd(void)
+{
+	const char *s = getenv("_GORUN_SYNC");
+	return s ? atoi(s) : -1;
+}
+
+static void say(const char *msg, int n)
+{
+	int fd = sync_fd();
+	if (fd >= 0) {
 		if (write(fd, msg, (size_t)n) < 0) {
 			/* nothing more to do */
 		}
-	} else {
-		fprintf(stderr, "gorun: %s", msg);
+	} else if (write(2, msg, (size_t)n) < 0) {
+		/* nothing more to do */
 	}
-	_exit(1);
 }
 
-static int open_ns(const char *field, const char *path)
+static void nsenter_fail(const char *type, const char *path, const char *what, int err)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		nsenter_fail(field, path, "open namespace", errno);
-	return fd;
+	char msg[1024];
+	int n;
+
+	/* Paths come from gorun's own state: refuse quotes rather than escape. */
+	if (strchr(path, '"') || strchr(path, '\\'))
+		path = "(path)";
+	n = snprintf(msg, sizeof(msg),
+		     "{\"type\":\"error\",\"error\":{\"op\":\"join namespaces\",\"field\":\"linux.namespaces[%s].path\",\"value\":\"%s\",\"msg\":\"%s: %s\"}}\n",
+		     type, path, what, strerror(err));
+	if (n > 0)
+		say(msg, n);
+	_exit(1);
 }
 
 __attribute__((constructor)) static void gorun_nsenter(void)
 {
 	const char *spec = getenv("_GORUN_NSENTER");
 	char buf[4096], *tok, *save = NULL;
-	int userfd = -1, mntfd = -1;
+	const char *types[16], *paths[16];
+	int fds[16], flags[16], n = 0, i, k;
 
 	/* gorun's child: from its first instruction, no process of the
 	 * container may open /proc/PID/exe of it (CVE-2019-5736). */
@@ -61,29 +78,53 @@ __attribute__((constructor)) static void gorun_nsenter(void)
 	if (!spec || !*spec)
 		return;
 	if (strlen(spec) >= sizeof(buf))
-		nsenter_fail("linux.namespaces", "(too long)", "namespace paths", ENAMETOOLONG);
+		nsenter_fail("?", "(too long)", "namespace paths", ENAMETOOLONG);
 	strcpy(buf, spec);
 	/* Open every namespace before joining any: after joining the mount
 	 * namespace, host paths are gone. */
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(tok, "user=", 5))
-			userfd = open_ns("linux.namespaces[user].path", tok + 5);
-		else if (!strncmp(tok, "mnt=", 4))
-			mntfd = open_ns("linux.namespaces[mount].path", tok + 4);
+	for (tok = strtok_r(buf, ",", &save); tok && n < 16; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		if (!eq)
+			nsenter_fail("?", tok, "malformed namespace entry", EINVAL);
+		*eq = '\0';
+		for (k = 0; k < (int)(sizeof(kinds) / sizeof(kinds[0])); k++)
+			if (!strcmp(tok, kinds[k].type))
+				break;
+		if (k == (int)(sizeof(kinds) / sizeof(kinds[0])))
+			nsenter_fail(tok, eq + 1, "unknown namespace type", EINVAL);
+		types[n] = kinds[k].type;
+		flags[n] = kinds[k].flag;
+		paths[n] = eq + 1;
+		fds[n] = open(eq + 1, O_RDONLY | O_CLOEXEC);
+		if (fds[n] < 0)
+			nsenter_fail(types[n], paths[n], "open namespace", errno);
+		n++;
 	}
-	if (userfd >= 0) {
-		if (setns(userfd, CLONE_NEWUSER) < 0)
-			nsenter_fail("linux.namespaces[user].path", "", "setns user", errno);
-		if (setresgid(0, 0, 0) < 0)
-			nsenter_fail("linux.namespaces[user].path", "", "become gid 0 in the user namespace", errno);
-		if (setresuid(0, 0, 0) < 0)
-			nsenter_fail("linux.namespaces[user].path", "", "become uid 0 in the user namespace", errno);
-		close(userfd);
-	}
-	if (mntfd >= 0) {
-		if (setns(mntfd, CLONE_NEWNS) < 0)
-			nsenter_fail("linux.namespaces[mount].path", "", "setns mount", errno);
-		close(mntfd);
+	for (i = 0; i < n; i++) {
+		if (setns(fds[i], flags[i]) < 0)
+			nsenter_fail(types[i], paths[i], "setns", errno);
+		close(fds[i]);
+		if (flags[i] == CLONE_NEWUSER) {
+			if (setresgid(0, 0, 0) < 0)
+				nsenter_fail(types[i], paths[i], "become gid 0 in the user namespace", errno);
+			if (setresuid(0, 0, 0) < 0)
+				nsenter_fail(types[i], paths[i], "become uid 0 in the user namespace", errno);
+		}
 	}
 	unsetenv("_GORUN_NSENTER");
+	for (i = 0; i < n; i++) {
+		if (flags[i] == CLONE_NEWPID) {
+			pid_t child = fork();
+			char msg[64];
+			int len;
+
+			if (child < 0)
+				nsenter_fail("pid", "", "fork into the pid namespace", errno);
+			if (child == 0)
+				return;
+			len = snprintf(msg, sizeof(msg), "{\"type\":\"forked\",\"pid\":%d}\n", (int)child);
+			say(msg, len);
+			_exit(0);
+		}
+	}
 }

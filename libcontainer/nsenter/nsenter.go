@@ -7,5 +7,6 @@ package nsenter
 import "C"
 
 // Env is the environment variable that tells the child which namespaces to
-// join: "user=PATH,mnt=PATH".
+// join, in order: "user=PATH,mnt=PATH,...,pid=PATH". After a pid namespace
+// the child forks and reports the new pid with an initmsg "forked" message.
 const Env = "_GORUN_NSENTER"

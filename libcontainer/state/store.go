@@ -71,13 +71,21 @@ func (s Store) Create(id string) (*Lock, error) {
 	return lock(dir)
 }
 
-// Lock locks the directory of an existing container.
+// Lock locks the directory of an existing container. The directory may be
+// removed (and made again by another create) while this waits for its
+// lock: then the lock of the one now there is taken, or ErrNotExist
+// returned if there is none.
 func (s Store) Lock(id string) (*Lock, error) {
-	l, err := lock(s.Dir(id))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, &errs.Error{Field: "container id", Value: id, Err: errs.ErrNotExist, Hint: "`gorun list` shows the containers under --root " + s.Root}
+	for {
+		l, err := lock(s.Dir(id))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, &errs.Error{Field: "container id", Value: id, Err: errs.ErrNotExist, Hint: "`gorun list` shows the containers under --root " + s.Root}
+		}
+		if err != nil || l.isAt(s.Dir(id)) {
+			return l, err
+		}
+		l.Unlock()
 	}
-	return l, err
 }
 
 // Load reads the state of container id without locking it.
@@ -179,6 +187,15 @@ func lock(dir string) (*Lock, error) {
 		return nil, fmt.Errorf("lock %s: %w", dir, err)
 	}
 	return &Lock{f: f}, nil
+}
+
+// isAt says whether the locked directory is still the one at path.
+func (l *Lock) isAt(path string) bool {
+	var locked, now unix.Stat_t
+	if unix.Fstat(int(l.f.Fd()), &locked) != nil || unix.Stat(path, &now) != nil {
+		return false
+	}
+	return locked.Dev == now.Dev && locked.Ino == now.Ino
 }
 
 // Unlock releases the lock.

@@ -1,0 +1,183 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorun/gorun/tests/bundle"
+	"github.com/gorun/gorun/tests/leakcheck"
+)
+
+const rootlessUser = "gorun-rootless"
+
+// rootlessAccount creates an unprivileged user (removed at the end) and
+// returns its uid, gid and a private XDG_RUNTIME_DIR.
+func rootlessAccount(t *testing.T) (uid, gid int, xdg string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("rootless tests create a user: they need root to start")
+	}
+	if _, err := exec.LookPath("setpriv"); err != nil {
+		t.Skip("setpriv (util-linux) is not installed")
+	}
+	if _, err := user.Lookup(rootlessUser); err != nil {
+		if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/bin/sh", rootlessUser).CombinedOutput(); err != nil {
+			t.Fatalf("useradd: %v: %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("userdel", rootlessUser).Run() })
+	}
+	u, err := user.Lookup(rootlessUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	xdg = filepath.Join(os.TempDir(), fmt.Sprintf("gorun-xdg-%d-%d", uid, os.Getpid()))
+	if err := os.MkdirAll(xdg, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(xdg, uid, gid)
+	t.Cleanup(func() { os.RemoveAll(xdg) })
+	return uid, gid, xdg
+}
+
+// asUser runs gorun as uid:gid with XDG_RUNTIME_DIR=xdg, in dir.
+func asUser(t *testing.T, uid, gid int, xdg, dir string, args ...string) (string, int) {
+	t.Helper()
+	full := append([]string{fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", gid), "--clear-groups", binary(t)}, args...)
+	cmd := exec.Command("setpriv", full...)
+	cmd.Dir = dir
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + xdg, "HOME=" + xdg}
+	// A file, not a pipe: a created container keeps its stdio open.
+	f, err := os.CreateTemp("", "gorun-rootless-out-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	out := readFile(t, f.Name())
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	return out, code
+}
+
+// TestRootlessLifecycle: an unprivileged user writes a rootless spec and
+// runs, creates, starts, execs into, lists, ps's, kills and deletes a
+// container; its processes run as the user's uid on the host; nothing is
+// written under /run and nothing is left in $XDG_RUNTIME_DIR.
+func TestRootlessLifecycle(t *testing.T) {
+	uid, gid, xdg := rootlessAccount(t)
+	state := filepath.Join(xdg, "gorun")
+	leakcheck.Register(t, state, "/run/gorun")
+	dir, err := os.MkdirTemp("", "gorun-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	if err := bundle.Rootfs(filepath.Join(dir, "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(dir, uid, gid)
+
+	if out, code := asUser(t, uid, gid, xdg, dir, "spec", "--rootless"); code != 0 {
+		t.Fatalf("spec --rootless: %d %s", code, out)
+	}
+	// Make the default config non-interactive and give it a command.
+	cfg := readFile(t, filepath.Join(dir, "config.json"))
+	cfg = strings.Replace(cfg, `"terminal": true`, `"terminal": false`, 1)
+	cfg = strings.Replace(cfg, `"sh"
+		]`, `"sh", "-c", "id -u; cat /proc/self/uid_map; hostname"
+		]`, 1)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644)
+
+	out, code := asUser(t, uid, gid, xdg, dir, "run", "r1")
+	if code != 0 {
+		t.Fatalf("rootless run: exit %d: %s", code, out)
+	}
+	l := lines(out)
+	if len(l) < 3 || l[0] != "0" || !strings.Contains(l[1], strconv.Itoa(uid)) || l[2] != "gorun" {
+		t.Errorf("rootless run printed %q; want uid 0 inside, a map to %d, hostname gorun", out, uid)
+	}
+
+	// create/start/exec/ps/list/kill/delete with a long-running process.
+	cfg = strings.Replace(cfg, `"id -u; cat /proc/self/uid_map; hostname"`, `"sleep 300"`, 1)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644)
+	for _, args := range [][]string{{"create", "r2"}, {"start", "r2"}} {
+		if out, code := asUser(t, uid, gid, xdg, dir, args...); code != 0 {
+			t.Fatalf("rootless %v: exit %d: %s", args, code, out)
+		}
+	}
+	defer asUser(t, uid, gid, xdg, dir, "delete", "--force", "r2")
+	if out, code := asUser(t, uid, gid, xdg, dir, "exec", "r2", "sh", "-c", "echo exec-as-$(id -u)"); code != 0 || !strings.Contains(out, "exec-as-0") {
+		t.Errorf("rootless exec: exit %d: %s", code, out)
+	}
+	out, code = asUser(t, uid, gid, xdg, dir, "ps", "--format", "json", "r2")
+	if code != 0 || !strings.HasPrefix(strings.TrimSpace(out), "[") || strings.TrimSpace(out) == "[]" {
+		t.Errorf("rootless ps (no cgroup on this v1 host): exit %d: %s", code, out)
+	}
+	var pid int
+	if out, code := asUser(t, uid, gid, xdg, dir, "list", "--format", "json"); code != 0 || !strings.Contains(out, `"r2"`) {
+		t.Errorf("rootless list: exit %d: %s", code, out)
+	} else if i := strings.Index(out, `"pid": `); i >= 0 {
+		fmt.Sscanf(out[i+7:], "%d", &pid)
+	}
+	if pid > 0 {
+		st := readFile(t, fmt.Sprintf("/proc/%d/status", pid))
+		if !strings.Contains(st, fmt.Sprintf("Uid:\t%d\t%d", uid, uid)) {
+			t.Errorf("the container's init does not run as host uid %d:\n%s", uid, st)
+		}
+	} else {
+		t.Error("no pid in rootless list")
+	}
+	if out, code := asUser(t, uid, gid, xdg, dir, "kill", "r2", "KILL"); code != 0 {
+		t.Errorf("rootless kill: exit %d: %s", code, out)
+	}
+	if !poll(5*time.Second, func() bool {
+		out, _ := asUser(t, uid, gid, xdg, dir, "state", "r2")
+		return strings.Contains(out, `"stopped"`)
+	}) {
+		t.Error("rootless container not stopped after kill")
+	}
+	if out, code := asUser(t, uid, gid, xdg, dir, "delete", "r2"); code != 0 {
+		t.Errorf("rootless delete: exit %d: %s", code, out)
+	}
+	if ents, _ := os.ReadDir(state); len(ents) != 0 {
+		t.Errorf("left in %s: %v", state, ents)
+	}
+}
+
+// TestRootlessLimitsNeedACgroup: without a delegated cgroup, a limit gets
+// an error that names it, and nothing is left.
+func TestRootlessLimitsNeedACgroup(t *testing.T) {
+	uid, gid, xdg := rootlessAccount(t)
+	leakcheck.Register(t, filepath.Join(xdg, "gorun"))
+	dir, _ := os.MkdirTemp("", "gorun-rootless-")
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bundle.Rootfs(filepath.Join(dir, "rootfs"))
+	os.Chown(dir, uid, gid)
+	asUser(t, uid, gid, xdg, dir, "spec", "--rootless")
+	cfg := readFile(t, filepath.Join(dir, "config.json"))
+	cfg = strings.Replace(cfg, `"terminal": true`, `"terminal": false`, 1)
+	cfg = strings.Replace(cfg, `"linux": {`, `"linux": {"resources": {"pids": {"limit": 10}},`, 1)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644)
+	out, code := asUser(t, uid, gid, xdg, dir, "run", "r3")
+	if code != 1 || !strings.Contains(out, "linux.resources.pids") || len(lines(out)) != 1 {
+		t.Errorf("rootless run with a pids limit: exit %d, output %q; want exit 1 and one line naming linux.resources.pids", code, out)
+	}
+}
