@@ -76,7 +76,7 @@ func Create(o CreateOpts) (_ *Pod, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	defer l.unlock()
+	defer l.Unlock()
 	p := &Pod{
 		Name:     o.Name,
 		ID:       id,

@@ -34,7 +34,7 @@ func Join(root, name, id, bundle string, s *rspec.Spec) (release func(), err err
 	}
 	defer func() {
 		if err != nil {
-			l.unlock()
+			l.Unlock()
 		}
 	}()
 	p, err := st.loadReady(name)
@@ -52,7 +52,7 @@ func Join(root, name, id, bundle string, s *rspec.Spec) (release func(), err err
 	if err := specs.Validate(s, bundle, true); err != nil {
 		return nil, errs.Wrap("join pod "+name, err)
 	}
-	return l.unlock, nil
+	return l.Unlock, nil
 }
 
 // amend makes s the config of container id in pod p (whose directory is

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gorun/gorun/libcontainer/state"
 	"os"
 	"path/filepath"
 	"slices"
@@ -263,7 +264,7 @@ func attach(p *Pod, list *libcni.NetworkConfigList) error {
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer l.Unlock()
 	cfg := libcni.NewCNIConfig(pluginPath(), nil)
 	lo, err := libcni.ConfListFromBytes(loopbackConfig)
 	if err != nil {
@@ -405,7 +406,7 @@ func removeUnusedBridge(name string) {
 	if err != nil {
 		return
 	}
-	defer l.unlock()
+	defer l.Unlock()
 	ports, err := os.ReadDir(filepath.Join("/sys/class/net", name, "brif"))
 	if err == nil && len(ports) > 0 {
 		return
@@ -418,26 +419,11 @@ func removeUnusedBridge(name string) {
 	os.Remove(bridgeMark(name))
 }
 
-func hostLock(how int) (*lock, error) {
+func hostLock(how int) (*state.Lock, error) {
 	if err := os.MkdirAll(cniStateDir, 0o700); err != nil {
 		return nil, err
 	}
-	path := filepath.Join(cniStateDir, "lock")
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return &lock{f: f}, nil
+	return state.LockFile(filepath.Join(cniStateDir, "lock"), how)
 }
 
 // isNsfs reports whether path is a mounted namespace file.

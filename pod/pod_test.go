@@ -115,7 +115,7 @@ func TestStore(t *testing.T) {
 	if err := st.save(p); err != nil {
 		t.Fatal(err)
 	}
-	l.unlock()
+	l.Unlock()
 	if _, err := st.create("web"); !errors.Is(err, ErrExist) {
 		t.Errorf("second create: %v, want ErrExist", err)
 	}
@@ -132,8 +132,8 @@ func TestStore(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second shared lock: %v", err)
 	}
-	l1.unlock()
-	l2.unlock()
+	l1.Unlock()
+	l2.Unlock()
 	if names, _ := st.names(); len(names) != 1 || names[0] != "web" {
 		t.Errorf("names: %q", names)
 	}

@@ -30,7 +30,7 @@ func Stop(root, name string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer l.Unlock()
 	p, err := st.load(name)
 	if err != nil {
 		return err
@@ -113,7 +113,7 @@ func Remove(root, name string, force bool) error {
 	if err != nil {
 		return err
 	}
-	defer l.unlock()
+	defer l.Unlock()
 	dir := st.dir(name)
 	p, err := st.load(name)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gorun/gorun/libcontainer/state"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -36,7 +37,7 @@ func notExist(name string) error {
 
 // create makes the directory of a new pod and locks it exclusively. It
 // fails with ErrExist if the name is taken.
-func (s store) create(name string) (*lock, error) {
+func (s store) create(name string) (*state.Lock, error) {
 	for i := 0; ; i++ {
 		if err := os.MkdirAll(s.root, 0o711); err != nil {
 			return nil, &errs.Error{Field: "--root", Value: filepath.Dir(s.root), Err: err, Hint: "give a writable --root directory"}
@@ -54,15 +55,15 @@ func (s store) create(name string) (*lock, error) {
 			return nil, &errs.Error{Field: "--root", Value: filepath.Dir(s.root), Err: err}
 		}
 	}
-	return lockDir(s.dir(name), unix.LOCK_EX)
+	return state.LockDir(s.dir(name), unix.LOCK_EX)
 }
 
 // lock locks pod name's directory: exclusively to change the pod (create,
 // rm), shared to add a container to it (several at once). It fails with
 // ErrNotExist if there is no such pod.
-func (s store) lock(name string, how int) (*lock, error) {
+func (s store) lock(name string, how int) (*state.Lock, error) {
 	for {
-		l, err := lockDir(s.dir(name), how)
+		l, err := state.LockDir(s.dir(name), how)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, notExist(name)
 		}
@@ -72,10 +73,10 @@ func (s store) lock(name string, how int) (*lock, error) {
 		// A `pod rm` may have removed the directory while this waited
 		// for the lock, and a `pod create` made a new one: the lock must
 		// be on the directory that is there now.
-		if l.current(s.dir(name)) {
+		if l.IsAt(s.dir(name)) {
 			return l, nil
 		}
-		l.unlock()
+		l.Unlock()
 	}
 }
 
@@ -168,41 +169,4 @@ func (s store) names() ([]string, error) {
 	}
 	sort.Strings(out)
 	return out, nil
-}
-
-// lock is a flock on a pod directory.
-type lock struct{ f *os.File }
-
-func lockDir(dir string, how int) (*lock, error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), how)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return &lock{f: f}, nil
-}
-
-// current reports whether the locked directory is still the one at dir.
-func (l *lock) current(dir string) bool {
-	var a, b unix.Stat_t
-	if unix.Fstat(int(l.f.Fd()), &a) != nil || unix.Stat(dir, &b) != nil {
-		return false
-	}
-	return a.Dev == b.Dev && a.Ino == b.Ino
-}
-
-func (l *lock) unlock() {
-	if l != nil && l.f != nil {
-		l.f.Close()
-		l.f = nil
-	}
 }

@@ -68,7 +68,7 @@ func (s Store) Create(id string) (*Lock, error) {
 		}
 		return nil, &errs.Error{Field: "--root", Value: s.Root, Err: err, Hint: "give a writable --root directory"}
 	}
-	return lock(dir)
+	return LockDir(dir, unix.LOCK_EX)
 }
 
 // Lock locks the directory of an existing container. The directory may be
@@ -77,11 +77,11 @@ func (s Store) Create(id string) (*Lock, error) {
 // returned if there is none.
 func (s Store) Lock(id string) (*Lock, error) {
 	for {
-		l, err := lock(s.Dir(id))
+		l, err := LockDir(s.Dir(id), unix.LOCK_EX)
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, &errs.Error{Field: "container id", Value: id, Err: errs.ErrNotExist, Hint: "`gorun list` shows the containers under --root " + s.Root}
 		}
-		if err != nil || l.isAt(s.Dir(id)) {
+		if err != nil || l.IsAt(s.Dir(id)) {
 			return l, err
 		}
 		l.Unlock()
@@ -166,42 +166,4 @@ func (s Store) Locked(id string) bool {
 	}
 	defer f.Close()
 	return unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
-}
-
-// Lock is an exclusive flock on a container directory.
-type Lock struct{ f *os.File }
-
-func lock(dir string) (*Lock, error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	for {
-		err = unix.Flock(int(f.Fd()), unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return &Lock{f: f}, nil
-}
-
-// isAt says whether the locked directory is still the one at path.
-func (l *Lock) isAt(path string) bool {
-	var locked, now unix.Stat_t
-	if unix.Fstat(int(l.f.Fd()), &locked) != nil || unix.Stat(path, &now) != nil {
-		return false
-	}
-	return locked.Dev == now.Dev && locked.Ino == now.Ino
-}
-
-// Unlock releases the lock.
-func (l *Lock) Unlock() {
-	if l != nil && l.f != nil {
-		l.f.Close()
-		l.f = nil
-	}
 }
