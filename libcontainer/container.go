@@ -181,20 +181,11 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 // signalInit signals the init through a pidfd, so that a pid reused by
 // another process after the init died is never signalled.
 func signalInit(pid int, start uint64, sig unix.Signal) error {
-	if pid <= 0 {
-		return nil
-	}
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		if errors.Is(err, unix.ESRCH) {
-			return nil
-		}
+	pidfd, err := openPidfd(pid, start)
+	if err != nil || pidfd < 0 {
 		return err
 	}
 	defer unix.Close(pidfd)
-	if !alive(pid, start) {
-		return nil
-	}
 	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("signal %d: %w", pid, err)
 	}

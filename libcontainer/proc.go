@@ -46,22 +46,34 @@ func alive(pid int, start uint64) bool {
 	return s == start && st != 'Z' && st != 'X'
 }
 
-// waitExit waits until pid has exited (is a zombie or gone), up to timeout.
-func waitExit(pid int, start uint64, timeout time.Duration) error {
+// openPidfd opens a pidfd on the process pid that started at start. It
+// returns -1 if that process has exited: the pidfd pins the process, so a
+// later reuse of the pid cannot be mistaken for it.
+func openPidfd(pid int, start uint64) (int, error) {
 	if pid <= 0 {
-		return nil
+		return -1, nil
 	}
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return nil
+			return -1, nil
 		}
+		return -1, err
+	}
+	if !alive(pid, start) {
+		unix.Close(pidfd)
+		return -1, nil
+	}
+	return pidfd, nil
+}
+
+// waitExit waits until pid has exited (is a zombie or gone), up to timeout.
+func waitExit(pid int, start uint64, timeout time.Duration) error {
+	pidfd, err := openPidfd(pid, start)
+	if err != nil || pidfd < 0 {
 		return err
 	}
 	defer unix.Close(pidfd)
-	if !alive(pid, start) {
-		return nil
-	}
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
 	deadline := time.Now().Add(timeout)
 	for {
