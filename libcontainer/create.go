@@ -46,6 +46,7 @@ type CreateOpts struct {
 // error nothing is left behind: no state directory, cgroup or process.
 func Create(o CreateOpts) (_ *Container, retErr error) {
 	s := o.Spec
+	go cgroups.Warm()
 	store := state.Store{Root: o.Root}
 	lock, err := store.Create(o.ID)
 	if err != nil {

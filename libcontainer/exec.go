@@ -55,6 +55,9 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 	default:
 		return nil, wrongState(c.st.ID, status, "exec needs a running container")
 	}
+	if c.st.Cgroup != "" {
+		go cgroups.Warm()
+	}
 	var nss []rspec.LinuxNamespace
 	for _, t := range execOrder {
 		if p, ok := c.st.NamespacePaths[t]; ok {

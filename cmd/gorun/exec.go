@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"os/signal"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,9 +75,7 @@ var execCommand = &cli.Command{
 		if ctx.Bool("detach") {
 			return nil
 		}
-		sigs := make(chan os.Signal, 32)
-		signal.Notify(sigs)
-		defer signal.Stop(sigs)
+		sigs := notifyForwarded()
 		if tty != nil {
 			if err := tty.attach(); err != nil {
 				return err

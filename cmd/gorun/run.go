@@ -55,9 +55,7 @@ var runCommand = &cli.Command{
 // runForeground starts c, forwards signals to its init, waits for it to
 // exit, deletes it and returns its status as gorun's exit code.
 func runForeground(c *libcontainer.Container, tty *ttyProxy) error {
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs)
-	defer signal.Stop(sigs)
+	sigs := notifyForwarded()
 	if tty != nil {
 		if err := tty.attach(); err != nil {
 			c.Delete(true)
@@ -83,19 +81,30 @@ func runForeground(c *libcontainer.Container, tty *ttyProxy) error {
 	return exitCode(statusCode(ws))
 }
 
-// forwardSignals passes every signal gorun receives on to the container's
-// init, except those that are gorun's own business.
+// forwarded are the signals a foreground run or exec passes on to the
+// container's process: those a person or a supervisor sends to stop,
+// reload, suspend or resize it. Only these are caught: installing a handler
+// for every signal, and removing them again, costs milliseconds per call,
+// and gorun exits right after the process does (no signal.Stop).
+var forwarded = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
+	unix.SIGWINCH, unix.SIGALRM, unix.SIGCONT, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU,
+}
+
+func notifyForwarded() chan os.Signal {
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, forwarded...)
+	return sigs
+}
+
+// forwardSignals passes the signals gorun catches on to the container's
+// process; SIGWINCH resizes its terminal instead when gorun proxies one.
 func forwardSignals(sigs chan os.Signal, pid int, tty *ttyProxy) {
 	for s := range sigs {
 		sig := s.(unix.Signal)
-		switch sig {
-		case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+		if sig == unix.SIGWINCH && tty != nil {
+			tty.resize()
 			continue
-		case unix.SIGWINCH:
-			if tty != nil {
-				tty.resize()
-				continue
-			}
 		}
 		unix.Kill(pid, sig)
 	}
