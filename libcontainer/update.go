@@ -5,12 +5,15 @@ import (
 
 	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/specs"
 )
 
 // Update applies new resource limits to a live container and records them
-// in its state. Fields left nil in r keep their current values.
+// in its state. Fields left nil in r keep their current values; the result
+// is validated as a config's would be before anything is written. Device
+// rules are not changed live.
 func (c *Container) Update(r *rspec.LinuxResources) error {
-	lock, err := c.store.Lock(c.st.ID)
+	lock, err := c.lock()
 	if err != nil {
 		return err
 	}
@@ -26,8 +29,11 @@ func (c *Container) Update(r *rspec.LinuxResources) error {
 		c.st.Spec.Linux.Resources = &rspec.LinuxResources{}
 	}
 	merged := cgroups.Merge(c.st.Spec.Linux.Resources, r)
+	if err := specs.ValidateResources(merged); err != nil {
+		return errs.Wrap("update", err)
+	}
 	if err := m.Set(merged); err != nil {
-		return &errs.Error{Op: "update", Field: "linux.resources", Err: err, Hint: "check the values against what this kernel's cgroup controllers accept"}
+		return errs.Wrap("update", err)
 	}
 	c.st.Spec.Linux.Resources = merged
 	return c.store.Save(c.st)

@@ -182,3 +182,7 @@ func unified(u map[string]string) error {
 	}
 	return nil
 }
+
+// ValidateResources checks linux.resources on its own, for `gorun update`,
+// which applies resources without a whole config.
+func ValidateResources(r *rspec.LinuxResources) error { return resources(r) }

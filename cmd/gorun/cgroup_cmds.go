@@ -59,6 +59,9 @@ var psCommand = &cli.Command{
 		}
 		switch ctx.String("format") {
 		case "json":
+			if pids == nil {
+				pids = []int{} // [], not null
+			}
 			return printJSON(pids)
 		case "table":
 		default:

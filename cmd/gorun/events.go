@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"log/slog"
 	"os"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/gorun/gorun/libcontainer"
+	"github.com/gorun/gorun/libcontainer/errs"
 )
 
 // event is one line of `gorun events`, in runc's format.
@@ -23,7 +25,7 @@ var eventsCommand = &cli.Command{
 	ArgsUsage: "ID",
 	Flags: []cli.Flag{
 		&cli.BoolFlag{Name: "stats", Usage: "print usage once and exit"},
-		&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between usage reports"},
+		&cli.DurationFlag{Name: "interval", Value: 5 * time.Second, Usage: "time between usage reports (runc's default: 5s)"},
 	},
 	Action: func(ctx *cli.Context) error {
 		c, err := load(ctx)
@@ -42,12 +44,17 @@ var eventsCommand = &cli.Command{
 	},
 }
 
-// streamEvents prints usage every interval and each OOM kill, until the
-// container stops.
+// streamEvents prints usage every interval and each OOM notification,
+// until the container stops or its cgroup goes. Without a memory
+// controller there are no OOM notifications, only usage.
 func streamEvents(c *libcontainer.Container, enc *json.Encoder, interval time.Duration) error {
+	if interval <= 0 {
+		return errs.Field("--interval", interval.String(), "give a positive duration, e.g. 5s", "not positive")
+	}
 	ooms, err := c.OOMEvents()
 	if err != nil {
-		return err
+		slog.Warn("events: no OOM notifications: " + err.Error())
+		ooms = nil // a nil channel never delivers
 	}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
@@ -57,13 +64,21 @@ func streamEvents(c *libcontainer.Container, enc *json.Encoder, interval time.Du
 			if !ok {
 				return nil
 			}
-			enc.Encode(event{Type: "oom", ID: c.ID()})
+			if err := enc.Encode(event{Type: "oom", ID: c.ID()}); err != nil {
+				return err
+			}
 		case <-tick.C:
 			if c.Status() == "stopped" {
 				return nil
 			}
-			if s, err := c.Stats(); err == nil {
-				enc.Encode(event{Type: "stats", ID: c.ID(), Data: s})
+			s, err := c.Stats()
+			if err != nil {
+				slog.Debug("events: stats: " + err.Error())
+				continue
+			}
+			if err := enc.Encode(event{Type: "stats", ID: c.ID(), Data: s}); err != nil {
+				// The reader went away (a closed pipe).
+				return err
 			}
 		}
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 
@@ -24,9 +26,11 @@ var updateCommand = &cli.Command{
 		&cli.StringFlag{Name: "memory-swap", Usage: "memory plus swap limit (-1: unlimited)"},
 		&cli.StringFlag{Name: "kernel-memory", Usage: "kernel memory limit (deprecated by the kernel)"},
 		&cli.StringFlag{Name: "kernel-memory-tcp", Usage: "kernel TCP memory limit"},
-		&cli.StringFlag{Name: "cpu-shares", Usage: "CPU shares (relative weight)"},
+		&cli.StringFlag{Name: "cpu-share", Aliases: []string{"cpu-shares"}, Usage: "CPU shares (relative weight)"},
 		&cli.StringFlag{Name: "cpu-quota", Usage: "CPU time in microseconds per period (-1: unlimited)"},
 		&cli.StringFlag{Name: "cpu-period", Usage: "CFS period in microseconds"},
+		&cli.StringFlag{Name: "cpu-burst", Usage: "CPU time in microseconds a period may borrow from earlier idle ones"},
+		&cli.StringFlag{Name: "cpu-idle", Usage: "1: schedule the container as SCHED_IDLE; 0: normally"},
 		&cli.StringFlag{Name: "cpu-rt-runtime", Usage: "realtime runtime in microseconds"},
 		&cli.StringFlag{Name: "cpu-rt-period", Usage: "realtime period in microseconds"},
 		&cli.StringFlag{Name: "cpuset-cpus", Usage: "CPUs to run on (0-3, 0,1)"},
@@ -115,23 +119,30 @@ func resourceFlags(ctx *cli.Context, r *rspec.LinuxResources) error {
 	}
 	for _, f := range []struct {
 		name string
+		max  int64 // for unsigned values: the largest; 0 for signed ones
 		set  func(int64)
 	}{
-		{"cpu-shares", func(v int64) { u := uint64(v); cpu().Shares = &u }},
-		{"cpu-quota", func(v int64) { cpu().Quota = &v }},
-		{"cpu-period", func(v int64) { u := uint64(v); cpu().Period = &u }},
-		{"cpu-rt-runtime", func(v int64) { cpu().RealtimeRuntime = &v }},
-		{"cpu-rt-period", func(v int64) { u := uint64(v); cpu().RealtimePeriod = &u }},
-		{"pids-limit", func(v int64) { r.Pids = &rspec.LinuxPids{Limit: &v} }},
-		{"blkio-weight", func(v int64) { w := uint16(v); r.BlockIO = &rspec.LinuxBlockIO{Weight: &w} }},
+		{"cpu-share", math.MaxInt64, func(v int64) { u := uint64(v); cpu().Shares = &u }},
+		{"cpu-quota", 0, func(v int64) { cpu().Quota = &v }},
+		{"cpu-period", math.MaxInt64, func(v int64) { u := uint64(v); cpu().Period = &u }},
+		{"cpu-burst", math.MaxInt64, func(v int64) { u := uint64(v); cpu().Burst = &u }},
+		{"cpu-idle", 0, func(v int64) { cpu().Idle = &v }},
+		{"cpu-rt-runtime", 0, func(v int64) { cpu().RealtimeRuntime = &v }},
+		{"cpu-rt-period", math.MaxInt64, func(v int64) { u := uint64(v); cpu().RealtimePeriod = &u }},
+		{"pids-limit", 0, func(v int64) { r.Pids = &rspec.LinuxPids{Limit: &v} }},
+		{"blkio-weight", math.MaxUint16, func(v int64) { w := uint16(v); r.BlockIO = &rspec.LinuxBlockIO{Weight: &w} }},
 	} {
-		if ctx.IsSet(f.name) {
-			v, err := num(f.name)
-			if err != nil {
-				return err
-			}
-			f.set(v)
+		if !ctx.IsSet(f.name) {
+			continue
 		}
+		v, err := num(f.name)
+		if err != nil {
+			return err
+		}
+		if f.max != 0 && (v < 0 || v > f.max) {
+			return errs.Field("--"+f.name, ctx.String(f.name), fmt.Sprintf("give a number from 0 to %d", f.max), "out of range")
+		}
+		f.set(v)
 	}
 	if ctx.IsSet("cpuset-cpus") {
 		cpu().Cpus = ctx.String("cpuset-cpus")

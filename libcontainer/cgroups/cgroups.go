@@ -1,6 +1,23 @@
 // Package cgroups places a container in the cgroup that linux.cgroupsPath
 // names and applies linux.resources there, through
-// github.com/containerd/cgroups/v3 on v1 (legacy), hybrid and unified hosts.
+// github.com/containerd/cgroups/v3, on the three host layouts: cgroup v1
+// (legacy), hybrid (v1 controllers plus a controller-less cgroup2 at
+// /sys/fs/cgroup/unified) and unified cgroup v2. The layout is detected at
+// run time.
+//
+// The library creates and removes the directories, moves processes, reads
+// statistics and OOM events, and loads the eBPF device filter on v2. What
+// is written into the control files gorun computes itself (v1Settings,
+// v2Settings), because the library's own conversion drops or mangles
+// several fields; each write carries the spec field it comes from, which
+// errors name.
+//
+// On a hybrid host the container also gets a cgroup in the cgroup2
+// hierarchy, as runc gives it: /proc/PID/cgroup then shows the container's
+// path on its 0:: line (and its cgroup namespace hides the host's), the
+// hugetlb controller, which this kind of host has only there, can limit it,
+// linux.resources.unified can set cgroup2 files, and cgroup.kill kills the
+// whole container at once.
 package cgroups
 
 import (
@@ -8,12 +25,12 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	cg "github.com/containerd/cgroups/v3"
-	"github.com/containerd/cgroups/v3/cgroup1"
-	"github.com/containerd/cgroups/v3/cgroup2"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
 )
@@ -21,19 +38,19 @@ import (
 // DefaultParent is where a relative or empty linux.cgroupsPath is placed.
 const DefaultParent = "/gorun"
 
-// unifiedRoot is where cgroup2 is mounted on a unified host.
-const unifiedRoot = "/sys/fs/cgroup"
-
 // Manager is one container's cgroup.
 type Manager interface {
 	// Path is the cgroup path, relative to each hierarchy's root.
 	Path() string
 	// Apply moves pid into the cgroup on every hierarchy.
 	Apply(pid int) error
-	// Set applies resources to the cgroup.
+	// Set applies changed resources to the live cgroup (gorun update):
+	// everything but the device rules.
 	Set(r *rspec.LinuxResources) error
 	// Pids lists every process in the cgroup and its descendants.
 	Pids() ([]int, error)
+	// Signal sends sig to every process in the cgroup.
+	Signal(sig unix.Signal) error
 	Freeze() error
 	Thaw() error
 	// Stats reads resource usage.
@@ -43,6 +60,28 @@ type Manager interface {
 	// Destroy removes the cgroup from every hierarchy. It is not an error
 	// if it is already gone.
 	Destroy() error
+}
+
+// host is this machine's cgroup layout.
+type host struct {
+	mode cg.CGMode
+	// unified is the cgroup2 mount point: /sys/fs/cgroup on a unified
+	// host, /sys/fs/cgroup/unified on a hybrid one, "" on a legacy one.
+	unified string
+}
+
+func detect() (host, error) {
+	switch m := cg.Mode(); m {
+	case cg.Unified:
+		return host{mode: m, unified: "/sys/fs/cgroup"}, nil
+	case cg.Hybrid:
+		return host{mode: m, unified: "/sys/fs/cgroup/unified"}, nil
+	case cg.Legacy:
+		return host{mode: m}, nil
+	default:
+		return host{}, &errs.Error{Field: "linux.cgroupsPath", Err: errors.New("no cgroup hierarchy is mounted at /sys/fs/cgroup"),
+			Hint: "mount cgroup2 (or the v1 controllers) there"}
+	}
 }
 
 // ResolvePath turns linux.cgroupsPath into the absolute cgroup path gorun
@@ -60,121 +99,166 @@ func ResolvePath(cgroupsPath, id string) (string, error) {
 	if strings.Contains(cgroupsPath, ":") && !strings.HasPrefix(cgroupsPath, "/") {
 		return "", errs.Field("linux.cgroupsPath", cgroupsPath, "the slice:prefix:name form needs --systemd-cgroup and systemd", "looks like a systemd cgroup path")
 	}
-	if path.IsAbs(cgroupsPath) {
-		return path.Clean(cgroupsPath), nil
+	p := path.Clean(cgroupsPath)
+	if !path.IsAbs(p) {
+		p = path.Join(DefaultParent, p)
 	}
-	return path.Join(DefaultParent, cgroupsPath), nil
+	if p == "/" {
+		return "", errs.Field("linux.cgroupsPath", cgroupsPath, "name a cgroup below the root", "is the root cgroup")
+	}
+	return p, nil
 }
 
-// New creates the cgroup at p (from ResolvePath) with resources r.
+// New creates the cgroup at p (from ResolvePath) with resources r. The
+// resources are converted before anything is created, so a config the
+// conversion rejects leaves nothing behind; neither does one the kernel
+// rejects.
 func New(p string, r *rspec.LinuxResources) (Manager, error) {
-	return retryOnVanishedParent(func() (Manager, error) { return create(p, r) })
+	h, err := detect()
+	if err != nil {
+		return nil, err
+	}
+	var create func() (Manager, error)
+	if h.mode == cg.Unified {
+		ss, err := v2Settings(r)
+		if err != nil {
+			return nil, err
+		}
+		var rules []rspec.LinuxDeviceCgroup
+		if r != nil {
+			rules = r.Devices
+		}
+		devs := v2DeviceRules(rules)
+		create = func() (Manager, error) { return newV2(h.unified, p, ss, devs) }
+	} else {
+		o := v1Opts{hugetlbV2: r != nil && len(r.HugepageLimits) > 0 && hugetlbOnlyInV2(h)}
+		ss, err := v1Settings(r, o)
+		if err != nil {
+			return nil, err
+		}
+		create = func() (Manager, error) { return newV1(h, p, ss) }
+	}
+	// The parents a failed create made go again (all of them: one of its
+	// settings was refused, nobody else is using them yet).
+	top := missingAncestor(h.representative(), p)
+	m, err := retryOnVanishedParent(create)
+	if err != nil {
+		if top != "" {
+			removeEmptyAncestors(p, top)
+		}
+		RemoveEmptyParents(p)
+		return nil, err
+	}
+	return m, nil
 }
 
-func create(p string, r *rspec.LinuxResources) (Manager, error) {
-	if cg.Mode() == cg.Unified {
-		var res *cgroup2.Resources
-		if r != nil {
-			res = cgroup2.ToResources(r)
-		} else {
-			res = &cgroup2.Resources{}
-		}
-		m, err := cgroup2.NewManager(unifiedRoot, p, res)
-		if err != nil {
-			return nil, fmt.Errorf("create cgroup %s: %w", p, err)
-		}
-		return &v2{path: p, m: m}, nil
+// representative is the hierarchy in which New looks up which parents of a
+// new cgroup exist: the cgroup2 one, or on a legacy host the memory
+// controller's (all hierarchies are made alike).
+func (h host) representative() string {
+	if h.unified != "" {
+		return h.unified
 	}
-	r = withDefaultDevices(r)
-	c, err := cgroup1.New(cgroup1.StaticPath(p), r)
-	if err != nil {
-		// Remove what the library made before it failed.
-		if l, lerr := cgroup1.Load(cgroup1.StaticPath(p), cgroup1.WithHierarchy(cgroup1.Default)); lerr == nil {
-			l.Delete()
-		}
-		return nil, explain(p, err)
-	}
-	return &v1{path: p, c: c}, nil
+	return "/sys/fs/cgroup/memory"
 }
 
 // Load opens the existing cgroup at p. A cgroup that is gone is reported
 // with os.ErrNotExist.
 func Load(p string) (Manager, error) {
-	if cg.Mode() == cg.Unified {
-		m, err := cgroup2.Load(p, cgroup2.WithMountpoint(unifiedRoot))
-		if err != nil {
-			return nil, err
-		}
-		if _, err := os.Stat(path.Join(unifiedRoot, p)); err != nil {
-			return nil, err
-		}
-		return &v2{path: p, m: m}, nil
-	}
-	c, err := cgroup1.Load(cgroup1.StaticPath(p), cgroup1.WithHierarchy(cgroup1.Default))
+	h, err := detect()
 	if err != nil {
-		if errors.Is(err, cgroup1.ErrCgroupDeleted) {
-			return nil, fmt.Errorf("cgroup %s: %w", p, os.ErrNotExist)
-		}
 		return nil, err
 	}
-	return &v1{path: p, c: c}, nil
+	if h.mode == cg.Unified {
+		return loadV2(h.unified, p)
+	}
+	return loadV1(h, p)
+}
+
+// hugetlbOnlyInV2 reports whether, on a hybrid host, the hugetlb
+// controller is not a v1 hierarchy but is available in the cgroup2 one.
+func hugetlbOnlyInV2(h host) bool {
+	if h.unified == "" {
+		return false
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/hugetlb"); err == nil {
+		return false
+	}
+	return hasController(h.unified, "hugetlb")
+}
+
+// hasController reports whether dir's cgroup.controllers lists c.
+func hasController(dir, c string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		return false
+	}
+	for _, f := range strings.Fields(string(b)) {
+		if f == c {
+			return true
+		}
+	}
+	return false
+}
+
+// enableControllers enables ctrls for the cgroup at p below the cgroup2
+// mount point: in the cgroup.subtree_control of the root and of every
+// ancestor of p, each time only those the level has (its
+// cgroup.controllers).
+func enableControllers(mount, p string, ctrls []string) error {
+	if len(ctrls) == 0 {
+		return nil
+	}
+	var ancestors []string
+	for d := path.Dir(p); ; d = path.Dir(d) {
+		ancestors = append(ancestors, d)
+		if d == "/" {
+			break
+		}
+	}
+	for i := len(ancestors) - 1; i >= 0; i-- {
+		if err := enableIn(filepath.Join(mount, ancestors[i]), ctrls); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func enableIn(dir string, ctrls []string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "cgroup.controllers"))
+	if err != nil {
+		return err
+	}
+	have := strings.Fields(string(b))
+	var add []string
+	for _, c := range ctrls {
+		for _, h := range have {
+			if h == c {
+				add = append(add, "+"+c)
+			}
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	if err := writeFile(filepath.Join(dir, "cgroup.subtree_control"), strings.Join(add, " ")); err != nil {
+		return &errs.Error{Field: "linux.cgroupsPath", Value: dir, Err: fmt.Errorf("enable controllers %s: %w", strings.Join(add, " "), err),
+			Hint: "a cgroup that holds processes cannot hand controllers to its children: choose a parent without processes"}
+	}
+	return nil
+}
+
+func errField(field, value, what, hint string) error {
+	return errs.Field(field, value, hint, "%s", what)
 }
 
 func explain(p string, err error) error {
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
 	if errors.Is(err, os.ErrPermission) {
 		return &errs.Error{Field: "linux.cgroupsPath", Value: p, Err: err, Hint: "the cgroup is not writable: run as root or use a delegated cgroup"}
 	}
-	return &errs.Error{Field: "linux.resources", Value: p, Err: err, Hint: "check the resource values against what this kernel's cgroup controllers accept"}
-}
-
-// defaultDevices are the devices every container may use whatever its
-// linux.resources.devices say (runtime-spec config-linux.md "Default
-// Devices", plus /dev/pts/* and /dev/ptmx for terminals), allowed after the
-// config's own rules as runc and crun do.
-var defaultDevices = []rspec.LinuxDeviceCgroup{
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(3), Access: "rwm"},    // null
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(5), Access: "rwm"},    // zero
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(7), Access: "rwm"},    // full
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},    // random
-	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},    // urandom
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},    // tty
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},    // console
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},    // ptmx
-	{Allow: true, Type: "c", Major: i64(136), Minor: i64(-1), Access: "rwm"}, // pts
-}
-
-func i64(v int64) *int64 { return &v }
-
-// withDefaultDevices returns a copy of r whose device rules are normalised
-// (an empty type means "a", a missing major or minor means any) and end with
-// the default devices.
-func withDefaultDevices(r *rspec.LinuxResources) *rspec.LinuxResources {
-	var c rspec.LinuxResources
-	if r != nil {
-		c = *r
-	}
-	devs := make([]rspec.LinuxDeviceCgroup, 0, len(c.Devices)+len(defaultDevices))
-	for _, d := range c.Devices {
-		devs = append(devs, NormalizeDevice(d))
-	}
-	c.Devices = append(devs, defaultDevices...)
-	return &c
-}
-
-// NormalizeDevice fills in what a device rule leaves out: type "a" and
-// major/minor -1 (any).
-func NormalizeDevice(d rspec.LinuxDeviceCgroup) rspec.LinuxDeviceCgroup {
-	if d.Type == "" {
-		d.Type = "a"
-	}
-	if d.Major == nil {
-		d.Major = i64(-1)
-	}
-	if d.Minor == nil {
-		d.Minor = i64(-1)
-	}
-	if d.Access == "" {
-		d.Access = "rwm"
-	}
-	return d
+	return &errs.Error{Field: "linux.cgroupsPath", Value: p, Err: err}
 }

@@ -9,6 +9,7 @@ import (
 
 	cg "github.com/containerd/cgroups/v3"
 	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
 )
 
 // underDefaultParent reports whether p was placed by gorun under
@@ -24,9 +25,14 @@ func underDefaultParent(p string) bool {
 // (another container is there) stays; a create racing with this retries
 // (see New).
 func RemoveEmptyParents(p string) {
-	if !underDefaultParent(p) {
-		return
+	if underDefaultParent(p) {
+		removeEmptyAncestors(p, DefaultParent)
 	}
+}
+
+// removeEmptyAncestors removes the ancestors of p up to top, top included,
+// on every hierarchy, where they are empty.
+func removeEmptyAncestors(p, top string) {
 	roots, err := hierarchyRoots()
 	if err != nil {
 		return
@@ -35,19 +41,34 @@ func RemoveEmptyParents(p string) {
 		for _, r := range roots {
 			os.Remove(filepath.Join(r, dir))
 		}
-		if dir == DefaultParent || dir == "/" {
+		if dir == top || dir == "/" {
 			return
 		}
 	}
 }
 
+// missingAncestor returns the highest ancestor of p that does not exist
+// yet ("" if the parent exists), looked up in the hierarchy at root: what
+// creating p makes besides p, and a failed create removes again. On the
+// usual path, the parent exists and this costs one stat.
+func missingAncestor(root, p string) string {
+	top := ""
+	for d := path.Dir(p); d != "/"; d = path.Dir(d) {
+		if _, err := os.Stat(filepath.Join(root, d)); err == nil {
+			break
+		}
+		top = d
+	}
+	return top
+}
+
 // hierarchyRoots lists the mount points of the cgroup hierarchies gorun
-// places containers in.
+// places containers in: every v1 hierarchy and the cgroup2 one.
 func hierarchyRoots() ([]string, error) {
 	if cg.Mode() == cg.Unified {
-		return []string{unifiedRoot}, nil
+		return []string{"/sys/fs/cgroup"}, nil
 	}
-	ms, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup"))
+	ms, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
 	if err != nil {
 		return nil, err
 	}
@@ -59,12 +80,15 @@ func hierarchyRoots() ([]string, error) {
 }
 
 // retryOnVanishedParent runs create again when it failed because a parent
-// directory was removed under it by a concurrent RemoveEmptyParents.
+// directory was removed under it by a concurrent RemoveEmptyParents: a
+// path under it is gone (ENOENT), or a file of it, opened just before,
+// reads ENODEV.
 func retryOnVanishedParent(create func() (Manager, error)) (Manager, error) {
 	var m Manager
 	var err error
 	for i := 0; i < 5; i++ {
-		if m, err = create(); err == nil || !errors.Is(err, os.ErrNotExist) {
+		m, err = create()
+		if err == nil || !(errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENODEV)) {
 			return m, err
 		}
 	}

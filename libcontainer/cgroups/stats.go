@@ -7,8 +7,10 @@ type Stats struct {
 	Memory  MemoryStats        `json:"memory"`
 	Pids    PidsStats          `json:"pids"`
 	Blkio   BlkioStats         `json:"blkio"`
-	Hugetlb map[string]Hugetlb `json:"hugetlb,omitempty"`
+	Hugetlb map[string]Hugetlb `json:"hugetlb"`
 }
+
+func newStats() *Stats { return &Stats{Hugetlb: map[string]Hugetlb{}} }
 
 type CPUStats struct {
 	Usage      CPUUsage   `json:"usage"`

@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-
-	cg "github.com/containerd/cgroups/v3"
 )
 
 // Warm writes this process's pid into the cgroup it is already in: a
