@@ -48,7 +48,7 @@ func buildFaultBinary(t *testing.T, dir string) string {
 		goBin = "/usr/local/go/bin/go"
 	}
 	bin := filepath.Join(dir, "gorun")
-	cmd := exec.Command(goBin, "build", "-tags", "gorunfault", "-o", bin, "./cmd/gorun")
+	cmd := exec.Command(goBin, "build", "-tags", "gorunfault,urfave_cli_no_docs", "-o", bin, "./cmd/gorun")
 	cmd.Dir = moduleRoot(t)
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if out, err := cmd.CombinedOutput(); err != nil {
