@@ -8,7 +8,8 @@ import (
 )
 
 // Default returns the config `gorun spec` writes: a shell in a read-only
-// "rootfs" with runc's default mounts, namespaces and a small capability set.
+// "rootfs" with runc's default mounts, namespaces, a small capability set
+// and the default seccomp profile (DefaultSeccomp).
 func Default() *rspec.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	return &rspec.Spec{
@@ -114,6 +115,7 @@ func Default() *rspec.Spec {
 				"/proc/sys",
 				"/proc/sysrq-trigger",
 			},
+			Seccomp: DefaultSeccomp(),
 		},
 	}
 }

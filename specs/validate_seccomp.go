@@ -25,6 +25,9 @@ func seccomp(sc *rspec.LinuxSeccomp) error {
 	case sc.DefaultAction == rspec.ActNotify:
 		return errs.Field(f+".defaultAction", string(sc.DefaultAction),
 			"use SCMP_ACT_NOTIFY only in syscalls rules", "cannot be the default action")
+	case sc.DefaultErrnoRet != nil && !takesErrno(sc.DefaultAction):
+		return errs.Field(f+".defaultErrnoRet", fmt.Sprint(*sc.DefaultErrnoRet),
+			"remove it, or use SCMP_ACT_ERRNO or SCMP_ACT_TRACE", "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return an errno")
 	}
 	for i, a := range sc.Architectures {
 		if !seccompArchs[string(a)] {
@@ -52,7 +55,22 @@ func seccomp(sc *rspec.LinuxSeccomp) error {
 		if !seccompActions[string(s.Action)] {
 			return errs.Field(field+".action", string(s.Action), acts, "unknown seccomp action")
 		}
-		notify = notify || s.Action == rspec.ActNotify
+		if s.ErrnoRet != nil && !takesErrno(s.Action) {
+			return errs.Field(field+".errnoRet", fmt.Sprint(*s.ErrnoRet),
+				"remove it, or use SCMP_ACT_ERRNO or SCMP_ACT_TRACE", "only SCMP_ACT_ERRNO and SCMP_ACT_TRACE return an errno")
+		}
+		if s.Action == rspec.ActNotify {
+			notify = true
+			for j, n := range s.Names {
+				if n == "sendmsg" {
+					// The notify fd goes to the agent with sendmsg
+					// after the filter is loaded: it would wait on
+					// an agent that has no fd yet.
+					return errs.Field(fmt.Sprintf("%s.names[%d]", field, j), n,
+						"leave sendmsg out of SCMP_ACT_NOTIFY rules", "gorun sends the notify fd with sendmsg")
+				}
+			}
+		}
 		for j, a := range s.Args {
 			af := fmt.Sprintf("%s.args[%d]", field, j)
 			if !seccompOps[string(a.Op)] {
@@ -68,4 +86,9 @@ func seccomp(sc *rspec.LinuxSeccomp) error {
 			"set listenerPath to the unix socket of the agent that handles SCMP_ACT_NOTIFY", "missing")
 	}
 	return nil
+}
+
+// takesErrno reports whether a seccomp action returns an errno (errnoRet).
+func takesErrno(a rspec.LinuxSeccompAction) bool {
+	return a == rspec.ActErrno || a == rspec.ActTrace
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorun/gorun/libcontainer/caps"
 	"github.com/gorun/gorun/libcontainer/rootfs"
+	"github.com/gorun/gorun/libcontainer/seccomp"
 )
 
 // featuresCommand prints what this gorun supports, in the runtime-spec's
@@ -25,10 +26,19 @@ var featuresCommand = &cli.Command{
 				Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 				Capabilities: caps.Names(),
 				Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no},
-				Seccomp:      &features.Seccomp{Enabled: &no},
-				Apparmor:     &features.Apparmor{Enabled: &no},
-				Selinux:      &features.Selinux{Enabled: &no},
-				IntelRdt:     &features.IntelRdt{Enabled: &no},
+				Seccomp: &features.Seccomp{
+					Enabled:        &yes,
+					Actions:        seccomp.Actions(),
+					Operators:      seccomp.Operators(),
+					Archs:          seccomp.Archs(),
+					KnownFlags:     seccomp.KnownFlags(),
+					SupportedFlags: seccomp.SupportedFlags(),
+				},
+				// Supported: applied where the host runs the module, an
+				// error where it does not.
+				Apparmor: &features.Apparmor{Enabled: &yes},
+				Selinux:  &features.Selinux{Enabled: &yes},
+				IntelRdt: &features.IntelRdt{Enabled: &no},
 				MountExtensions: &features.MountExtensions{
 					IDMap: &features.IDMap{Enabled: &no},
 				},

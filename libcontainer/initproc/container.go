@@ -12,6 +12,7 @@ import (
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/hooks"
 	"github.com/gorun/gorun/libcontainer/initmsg"
+	"github.com/gorun/gorun/libcontainer/lsm"
 	"github.com/gorun/gorun/libcontainer/rootfs"
 )
 
@@ -28,6 +29,9 @@ func newNamespace(s *rspec.Spec, t rspec.LinuxNamespaceType) bool {
 // initContainer sets up a new container and execs its process at start.
 func (c *child) initContainer() error {
 	s := c.spec
+	if err := lsm.Check(s.Process, s.Linux); err != nil {
+		return err
+	}
 	if c.cfg.NewCgroupNS {
 		// The parent put this process in its cgroup first, so the new
 		// namespace's root is the container's cgroup.
@@ -41,6 +45,9 @@ func (c *child) initContainer() error {
 		}
 	}
 	if !c.cfg.NoNewKeyring {
+		if err := lsm.SetKeyLabel(s.Process); err != nil {
+			return err
+		}
 		// A session keyring of its own, so the container cannot read the
 		// host's keys.
 		if _, err := unix.KeyctlJoinSessionKeyring(c.cfg.ID); err != nil && !errors.Is(err, unix.ENOSYS) {
@@ -122,7 +129,8 @@ func (c *child) initContainer() error {
 	if _, err := fifo.Write([]byte{'0'}); err != nil {
 		return fatal("signal start", err)
 	}
-	fifo.Close()
+	// The write end stays open until exec closes it (O_CLOEXEC): `start`
+	// waits for that, so its poststart hooks run after the program started.
 	unix.Close(c.cfg.FifoFD)
 	if s.Hooks != nil {
 		if err := hooks.Run("startContainer", s.Hooks.StartContainer, c.hookState(rspec.StateCreated)); err != nil {
@@ -165,25 +173,51 @@ func writeSysctls(sysctl map[string]string) error {
 	return nil
 }
 
-// writeProcFile writes a file of the container's procfs, refusing to write
-// anywhere but a procfs (a /proc that is not one, or a path that a symlink
-// redirects off it, fails: CVE-2025-52881).
+// writeProcFile writes a file of the container's procfs. It opens the file
+// beneath the root of the procfs at /proc without crossing a mount point
+// and without magic links: a /proc that is not a procfs (CVE-2019-16884,
+// CVE-2019-19921), or a file that a bind mount covers — a host file, or
+// another procfs file such as a host process's — fails, rather than taking
+// a write meant for the container (CVE-2025-52881).
 func writeProcFile(p, v string) error {
-	f, err := os.OpenFile(p, os.O_WRONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	rel, ok := strings.CutPrefix(p, "/proc/")
+	if !ok {
+		return fmt.Errorf("%s is not under /proc", p)
+	}
+	proc, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /proc: %w", err)
+	}
+	defer unix.Close(proc)
+	var sfs unix.Statfs_t
+	var st unix.Stat_t
+	if err := unix.Fstatfs(proc, &sfs); err != nil {
+		return err
+	}
+	if err := unix.Fstat(proc, &st); err != nil {
+		return err
+	}
+	if sfs.Type != unix.PROC_SUPER_MAGIC || st.Ino != procRootIno {
+		return fmt.Errorf("%s: /proc is not the root of a procfs", p)
+	}
+	fd, err := unix.Openat2(proc, rel, &unix.OpenHow{
+		Flags:   unix.O_WRONLY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if errors.Is(err, unix.EXDEV) {
+		return fmt.Errorf("%s is covered by a mount: refusing to write through it", p)
+	}
 	if err != nil {
 		return err
 	}
+	f := os.NewFile(uintptr(fd), p)
 	defer f.Close()
-	var st unix.Statfs_t
-	if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
-		return err
-	}
-	if st.Type != unix.PROC_SUPER_MAGIC {
-		return fmt.Errorf("%s is not on a procfs", p)
-	}
 	_, err = f.WriteString(v)
 	return err
 }
+
+// procRootIno is the inode number of a procfs's root directory.
+const procRootIno = 1
 
 func setupTimeNamespace(offsets map[string]rspec.LinuxTimeOffset) error {
 	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorun/gorun/libcontainer/caps"
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/lsm"
+	"github.com/gorun/gorun/libcontainer/seccomp"
 )
 
 // rlimitByName maps process.rlimits[].type to its resource number.
@@ -31,9 +33,18 @@ type target struct {
 	path string
 	args []string
 	env  []string
+	// seccomp is loaded by exec, last, unless prepareProcess had to load
+	// it already (then nil).
+	seccomp *seccomp.Filter
+	c       *child
 }
 
 func (t *target) exec() error {
+	if t.seccomp != nil {
+		if err := t.c.loadSeccomp(t.seccomp); err != nil {
+			return err
+		}
+	}
 	err := unix.Exec(t.path, t.args, t.env)
 	return &errs.Error{Field: "process.args[0]", Value: t.args[0], Err: err}
 }
@@ -66,12 +77,29 @@ func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
 			return nil, &errs.Error{Field: "process.oomScoreAdj", Value: strconv.Itoa(*p.OOMScoreAdj), Err: err, Hint: hint}
 		}
 	}
+	// AppArmor and SELinux labels take effect at the exec.
+	if err := lsm.ApplyExec(p); err != nil {
+		return nil, err
+	}
+	filter, err := c.buildSeccomp()
+	if err != nil {
+		return nil, err
+	}
 	set, err := caps.New(p.Capabilities)
 	if err != nil {
 		return nil, err
 	}
 	if err := set.ApplyBounding(); err != nil {
 		return nil, errs.Wrap("process.capabilities.bounding", err)
+	}
+	if filter != nil && !p.NoNewPrivileges {
+		// Without no_new_privileges, loading a filter needs CAP_SYS_ADMIN:
+		// load it before the process gives that up. The rest of the setup
+		// then runs under the filter.
+		if err := c.loadSeccomp(filter); err != nil {
+			return nil, err
+		}
+		filter = nil
 	}
 	if err := setUser(p.User); err != nil {
 		return nil, err
@@ -105,7 +133,7 @@ func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
 	if err := closeExtraFds(3 + c.cfg.PreserveFDs); err != nil {
 		return nil, err
 	}
-	return &target{path: prog, args: p.Args, env: env}, nil
+	return &target{path: prog, args: p.Args, env: env, seccomp: filter, c: c}, nil
 }
 
 // verifyCwd checks that the working directory is inside the container's

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/lsm"
 )
 
 // mount applies one entry of the config's mounts.
@@ -37,7 +38,8 @@ func (s *Setup) mountFS(m rspec.Mount, o Options) error {
 	if source == "" {
 		source = m.Type
 	}
-	if err := unix.Mount(source, procFd(dest), m.Type, o.Flags, o.Data); err != nil {
+	data := lsm.MountData(m.Type, o.Data, s.Spec.Linux.MountLabel)
+	if err := unix.Mount(source, procFd(dest), m.Type, o.Flags, data); err != nil {
 		return &errs.Error{Field: "type", Value: m.Type, Err: fmt.Errorf("mount %s on %s (options %v): %w", source, m.Destination, m.Options, err)}
 	}
 	if m.Type == "proc" || m.Type == "sysfs" {
