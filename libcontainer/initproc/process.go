@@ -50,9 +50,12 @@ func (t *target) exec() error {
 }
 
 // prepareProcess applies everything of process that is not the exec
-// itself: rlimits, oomScoreAdj, user and groups, capabilities, umask, cwd,
-// no_new_privileges, the fds the process keeps. It finds the program to run
-// and returns it. It runs in the container, after pivot_root.
+// itself: rlimits, oomScoreAdj, AppArmor and SELinux exec labels, user and
+// groups, capabilities, umask, cwd, no_new_privileges, the fds the process
+// keeps. It builds the seccomp filter, which the target loads just before
+// the exec (or, without no_new_privileges, prepareProcess loads before the
+// process drops CAP_SYS_ADMIN). It finds the program to run and returns it.
+// It runs in the container, after pivot_root.
 func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
 	for i, rl := range p.Rlimits {
 		res, ok := rlimitByName[rl.Type]
