@@ -611,23 +611,22 @@ func TestResourceUpdate(t *testing.T) {
 	check("after rejected updates")
 	if r := recordedResources(t, root, id); r.Memory == nil || r.Memory.Limit == nil || *r.Memory.Limit != 32<<20 ||
 		r.CPU == nil || r.CPU.Quota == nil || *r.CPU.Quota != 30000 || r.CPU.Shares == nil || *r.CPU.Shares != 256 {
-		t.Errorf("state.json resources after updates: %+v %+v", r.Memory, r.CPU)
+		t.Errorf("recorded resources after updates: %+v %+v", r.Memory, r.CPU)
 	}
 }
 
-// recordedResources reads linux.resources from the container's state.
+// recordedResources reads linux.resources from the config gorun keeps for
+// the container (config.json in its state directory).
 func recordedResources(t *testing.T, root, id string) specs.LinuxResources {
 	t.Helper()
-	var st struct {
-		Config specs.Spec `json:"config"`
-	}
-	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(root, id, "state.json"))), &st); err != nil {
+	var cfg specs.Spec
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(root, id, "config.json"))), &cfg); err != nil {
 		t.Fatal(err)
 	}
-	if st.Config.Linux == nil || st.Config.Linux.Resources == nil {
-		t.Fatal("state.json has no linux.resources")
+	if cfg.Linux == nil || cfg.Linux.Resources == nil {
+		t.Fatal("the recorded config.json has no linux.resources")
 	}
-	return *st.Config.Linux.Resources
+	return *cfg.Linux.Resources
 }
 
 func stringFile(t *testing.T, s string) *os.File {

@@ -27,6 +27,8 @@ type Container struct {
 	// proc is set when this process created the container (for `run`):
 	// it can wait for the init.
 	proc *os.Process
+	// spec is the container's config, read from the store when needed.
+	spec *rspec.Spec
 }
 
 // ID returns the container's id.
@@ -36,7 +38,16 @@ func (c *Container) ID() string { return c.st.ID }
 func (c *Container) Pid() int { return c.st.InitPid }
 
 // Spec returns the container's config.
-func (c *Container) Spec() *rspec.Spec { return c.st.Spec }
+func (c *Container) Spec() (*rspec.Spec, error) {
+	if c.spec == nil {
+		s, err := c.store.LoadSpec(c.st.ID)
+		if err != nil {
+			return nil, err
+		}
+		c.spec = s
+	}
+	return c.spec, nil
+}
 
 // Load opens the container id under root.
 func Load(root, id string) (*Container, error) {
@@ -104,7 +115,7 @@ func (c *Container) State() *State {
 			ID:          c.st.ID,
 			Status:      c.Status(),
 			Bundle:      c.st.Bundle,
-			Annotations: c.st.Spec.Annotations,
+			Annotations: c.st.Annotations,
 		},
 		Rootfs:  c.st.Rootfs,
 		Created: c.st.Created,

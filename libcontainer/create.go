@@ -79,19 +79,24 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		return nil, err
 	}
 	c := &Container{store: store, st: &state.State{
-		ID:      o.ID,
-		Bundle:  o.Bundle,
-		Rootfs:  rootfs,
-		Created: time.Now().UTC(),
-		Owner:   owner(),
-		Cgroup:  cgPath,
-		Spec:    s,
-	}}
+		ID:          o.ID,
+		Bundle:      o.Bundle,
+		Rootfs:      rootfs,
+		Created:     time.Now().UTC(),
+		Owner:       owner(),
+		Cgroup:      cgPath,
+		Annotations: s.Annotations,
+		Hooks:       s.Hooks,
+	}, spec: s}
 	// Record the container before making anything of it on the host, so
 	// that `delete --force` can find the cgroup and any process even if
 	// this create is killed half way. With no init pid yet, its status is
 	// "creating" while this create holds the lock.
-	if err := store.Save(c.st); err != nil {
+	err = store.SaveSpec(o.ID, s)
+	if err == nil {
+		err = store.Save(c.st)
+	}
+	if err != nil {
 		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
 	}
 	fault.Point("after-state")

@@ -78,7 +78,11 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		extra = append(extra, console)
 		consoleFD = 3 + o.PreserveFDs + 1
 	}
-	agent, seccompFD, err := dialSeccompAgent(c.st.Spec, o.PreserveFDs, &extra)
+	base, err := c.Spec()
+	if err != nil {
+		return nil, err
+	}
+	agent, seccompFD, err := dialSeccompAgent(base, o.PreserveFDs, &extra)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +113,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 			return nil, fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
 		}
 	}
-	spec := *c.st.Spec
+	spec := *base
 	spec.Process = o.Process
 	cfg := &initmsg.InitConfig{
 		ID:          c.st.ID,
@@ -125,7 +129,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		SeccompFD:   seccompFD,
 	}
 	if seccompFD != 0 {
-		cfg.SeccompState = seccomp.ProcessState(c.st.Spec.Linux.Seccomp, pid, *c.hookState(rspec.StateRunning))
+		cfg.SeccompState = seccomp.ProcessState(base.Linux.Seccomp, pid, *c.hookState(rspec.StateRunning))
 	}
 	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
 		return nil, fmt.Errorf("exec: send config: %w", err)

@@ -33,7 +33,7 @@ func (c *Container) Start() error {
 		return err
 	}
 	os.Remove(fifoPath)
-	if h := c.st.Spec.Hooks; h != nil {
+	if h := c.st.Hooks; h != nil {
 		if err := hooks.Run("poststart", h.Poststart, c.hookState(rspec.StateRunning)); err != nil {
 			slog.Warn(err.Error())
 		}
@@ -153,7 +153,7 @@ func (c *Container) Delete(force bool) error {
 		}
 		cgroups.RemoveEmptyParents(c.st.Cgroup)
 	}
-	if h := c.st.Spec.Hooks; h != nil {
+	if h := c.st.Hooks; h != nil {
 		if err := hooks.Run("poststop", h.Poststop, c.hookState(rspec.StateStopped)); err != nil {
 			slog.Warn(err.Error())
 		}

@@ -25,18 +25,22 @@ func (c *Container) Update(r *rspec.LinuxResources) error {
 	if err != nil {
 		return err
 	}
-	if c.st.Spec.Linux.Resources == nil {
-		c.st.Spec.Linux.Resources = &rspec.LinuxResources{}
+	spec, err := c.Spec()
+	if err != nil {
+		return err
 	}
-	merged := cgroups.Merge(c.st.Spec.Linux.Resources, r)
+	if spec.Linux.Resources == nil {
+		spec.Linux.Resources = &rspec.LinuxResources{}
+	}
+	merged := cgroups.Merge(spec.Linux.Resources, r)
 	if err := specs.ValidateResources(merged); err != nil {
 		return errs.Wrap("update", err)
 	}
 	if err := m.Set(merged); err != nil {
 		return errs.Wrap("update", err)
 	}
-	c.st.Spec.Linux.Resources = merged
-	return c.store.Save(c.st)
+	spec.Linux.Resources = merged
+	return c.store.SaveSpec(c.st.ID, spec)
 }
 
 // Stats reads the container's resource usage from its cgroup.

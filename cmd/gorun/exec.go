@@ -44,7 +44,11 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
-		p, err := execProcess(ctx, c.Spec())
+		spec, err := c.Spec()
+		if err != nil {
+			return err
+		}
+		p, err := execProcess(ctx, spec)
 		if err != nil {
 			return err
 		}

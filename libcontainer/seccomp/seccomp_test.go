@@ -129,9 +129,13 @@ func TestDefaultErrnoRet(t *testing.T) {
 			Names: []string{"umask"}, Action: rspec.ActAllow,
 			Args: []rspec.LinuxSeccompArg{{Index: 0, Op: rspec.OpNotEqual, Value: 0o23}},
 		}, {
-			// Everything the helper needs to print and exit.
-			Names: []string{"write", "exit_group", "exit", "futex", "rt_sigreturn", "rt_sigprocmask", "sigaltstack",
-				"nanosleep", "clock_nanosleep", "sched_yield", "tgkill", "getpid", "gettid", "madvise", "mmap", "munmap", "epoll_pwait", "epoll_wait", "fcntl"},
+			// Everything the helper, and the Go runtime's other threads
+			// around it (new threads, signals, memory, timers), may need
+			// to print and exit.
+			Names: []string{"write", "exit_group", "exit", "futex", "rt_sigreturn", "rt_sigprocmask", "rt_sigaction", "sigaltstack",
+				"nanosleep", "clock_nanosleep", "clock_gettime", "sched_yield", "sched_getaffinity", "tgkill", "tkill", "getpid", "gettid",
+				"madvise", "mmap", "munmap", "mprotect", "brk", "epoll_pwait", "epoll_wait", "epoll_ctl", "fcntl", "clone", "clone3",
+				"set_robust_list", "rseq", "prlimit64", "getrlimit", "read", "close", "openat", "pipe2", "eventfd2"},
 			Action: rspec.ActAllow,
 		}},
 	}

@@ -20,14 +20,16 @@ import (
 )
 
 const (
-	stateFile = "state.json"
+	stateFile  = "state.json"
+	configFile = "config.json"
 	// FifoName is the exec fifo the init blocks on until `start`.
 	FifoName = "exec.fifo"
 )
 
-// State is what gorun records about a container. The runtime-spec state is
-// derived from it; the spec itself is kept so that later commands (kill
-// --all, delete's poststop hooks, exec) need not read the bundle again.
+// State is what gorun records about a container in state.json: what
+// start, state, list, kill and delete need, kept small because every one of
+// them decodes it. The whole config is kept apart, in config.json, for the
+// commands that need it (exec, update).
 type State struct {
 	ID      string    `json:"id"`
 	Bundle  string    `json:"bundle"`
@@ -41,10 +43,10 @@ type State struct {
 	InitStart uint64 `json:"init_start"`
 	// Cgroup is the cgroup path the container was placed in ("" for none).
 	Cgroup string `json:"cgroup,omitempty"`
-	// Started is set by `start` once the init has been released.
-	Started bool `json:"started,omitempty"`
-	// Resources as last applied (spec's, then by `update`).
-	Spec *rspec.Spec `json:"config"`
+	// Annotations and Hooks are the config's, for state and the hooks
+	// that start and delete run.
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Hooks       *rspec.Hooks      `json:"hooks,omitempty"`
 	// NamespacePaths maps a namespace type to its /proc path, for exec.
 	NamespacePaths map[rspec.LinuxNamespaceType]string `json:"namespace_paths,omitempty"`
 }
@@ -112,11 +114,37 @@ func (s Store) Load(id string) (*State, error) {
 // Save writes st atomically: a reader sees the old state or the new one,
 // never a part.
 func (s Store) Save(st *State) error {
-	data, err := json.Marshal(st)
+	return s.writeJSON(st.ID, stateFile, st)
+}
+
+// SaveSpec records the container's config (as create used it, then with
+// update's resources) atomically.
+func (s Store) SaveSpec(id string, spec *rspec.Spec) error {
+	return s.writeJSON(id, configFile, spec)
+}
+
+// LoadSpec reads the container's recorded config.
+func (s Store) LoadSpec(id string) (*rspec.Spec, error) {
+	path := filepath.Join(s.Dir(id), configFile)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &errs.Error{Field: "container " + id, Value: path, Err: err, Hint: "remove the container with `gorun delete --force " + id + "`"}
+	}
+	var spec rspec.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return nil, &errs.Error{Field: "container " + id, Value: path, Err: fmt.Errorf("corrupt: %v", err), Hint: "remove the container with `gorun delete --force " + id + "`"}
+	}
+	return &spec, nil
+}
+
+// writeJSON writes v as file name of container id through a temporary
+// file and a rename.
+func (s Store) writeJSON(id, name string, v any) error {
+	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	dir := s.Dir(st.ID)
+	dir := s.Dir(id)
 	tmp, err := os.CreateTemp(dir, ".state-")
 	if err != nil {
 		return err
@@ -124,13 +152,13 @@ func (s Store) Save(st *State) error {
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		os.Remove(tmp.Name())
-		return fmt.Errorf("write state of %s: %w", st.ID, err)
+		return fmt.Errorf("write %s of %s: %w", name, id, err)
 	}
 	if err := tmp.Close(); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}
-	if err := os.Rename(tmp.Name(), filepath.Join(dir, stateFile)); err != nil {
+	if err := os.Rename(tmp.Name(), filepath.Join(dir, name)); err != nil {
 		os.Remove(tmp.Name())
 		return err
 	}

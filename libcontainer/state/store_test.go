@@ -19,8 +19,11 @@ func TestCreateSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := &State{ID: "c1", Bundle: "/b", InitPid: 42, InitStart: 7, Created: time.Unix(1, 0).UTC(), Spec: &rspec.Spec{Hostname: "h"}}
+	st := &State{ID: "c1", Bundle: "/b", InitPid: 42, InitStart: 7, Created: time.Unix(1, 0).UTC(), Annotations: map[string]string{"a": "b"}}
 	if err := s.Save(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveSpec("c1", &rspec.Spec{Hostname: "h"}); err != nil {
 		t.Fatal(err)
 	}
 	l.Unlock()
@@ -28,8 +31,11 @@ func TestCreateSaveLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.InitPid != 42 || got.InitStart != 7 || got.Spec.Hostname != "h" || !got.Created.Equal(st.Created) {
+	if got.InitPid != 42 || got.InitStart != 7 || got.Annotations["a"] != "b" || !got.Created.Equal(st.Created) {
 		t.Errorf("loaded %+v", got)
+	}
+	if spec, err := s.LoadSpec("c1"); err != nil || spec.Hostname != "h" {
+		t.Errorf("LoadSpec: %+v, %v", spec, err)
 	}
 	ids, _ := s.IDs()
 	if len(ids) != 1 || ids[0] != "c1" {
@@ -37,8 +43,8 @@ func TestCreateSaveLoad(t *testing.T) {
 	}
 	// No temporary files stay behind.
 	ents, _ := os.ReadDir(s.Dir("c1"))
-	if len(ents) != 1 {
-		t.Errorf("container dir holds %d entries, want only state.json", len(ents))
+	if len(ents) != 2 {
+		t.Errorf("container dir holds %d entries, want only state.json and config.json", len(ents))
 	}
 	if err := s.Remove("c1"); err != nil {
 		t.Fatal(err)
