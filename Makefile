@@ -53,6 +53,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzLoadValidate$$' -fuzztime 5s ./specs/
 	$(GO) test -run '^$$' -fuzz '^FuzzValidateID$$' -fuzztime 3s ./specs/
 	$(GO) test -run '^$$' -fuzz '^FuzzRecv$$' -fuzztime 3s ./libcontainer/initmsg/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 3s ./pod/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePublish$$' -fuzztime 2s ./pod/
 	$(GO) test -run '^$$' -fuzz '^FuzzCLIArgs$$' -fuzztime 3s ./cmd/gorun/
 
 integration:

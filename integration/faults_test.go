@@ -264,3 +264,34 @@ func TestFaultFullRoot(t *testing.T) {
 	mustGorun(t, root, "delete", "--force", id)
 	checkGone(t, root, id)
 }
+
+// TestFaultCorruptStateCustomCgroup: with state.json destroyed, delete
+// --force still finds a container's own linux.cgroupsPath through the
+// config gorun recorded beside it, and kills and removes everything.
+func TestFaultCorruptStateCustomCgroup(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	b := sh(t, "sleep 300")
+	b.Spec.Linux.CgroupsPath = "/gorun-itest-corrupt/" + id
+	writeBundle(t, b)
+	t.Cleanup(func() {
+		for _, h := range []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "memory", "pids", "systemd", "unified"} {
+			os.Remove("/sys/fs/cgroup/" + h + "/gorun-itest-corrupt")
+		}
+	})
+	create(t, root, b, id)
+	mustGorun(t, root, "start", id)
+	pid := state(t, root, id).Pid
+	if err := os.WriteFile(filepath.Join(root, id, "state.json"), []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := gorun(t, root, "state", id)
+	expectFailure(t, "state of a corrupt container", "", stderr, code, "state.json")
+	mustGorun(t, root, "delete", "--force", id)
+	if !poll(5*time.Second, func() bool { return !pidAlive(pid) }) {
+		t.Errorf("init %d still alive after delete --force", pid)
+	}
+	if _, err := os.Stat("/sys/fs/cgroup/pids/gorun-itest-corrupt/" + id); err == nil {
+		t.Errorf("the container's own cgroup is still there")
+	}
+}

@@ -178,14 +178,21 @@ func destroyCgroup(cg cgroups.Manager) error {
 }
 
 // ForceRemove cleans up a container whose state is missing or corrupt: a
-// create that died half way. It removes the default cgroup of the id and
-// the state directory.
+// create that died half way, or a damaged state.json. It kills and removes
+// the container's cgroup (from the recorded config.json, else the default
+// place) and the state directory.
 func ForceRemove(root, id string) error {
 	store := state.Store{Root: root}
 	if _, err := os.Stat(store.Dir(id)); err != nil {
 		return &errs.Error{Field: "container id", Value: id, Err: errs.ErrNotExist}
 	}
-	if p, err := cgroups.ResolvePath("", id); err == nil {
+	// The config recorded beside the state names the cgroup; without it,
+	// only the default place can be tried.
+	cgroupsPath := ""
+	if spec, err := store.LoadSpec(id); err == nil && spec.Linux != nil {
+		cgroupsPath = spec.Linux.CgroupsPath
+	}
+	if p, err := cgroups.ResolvePath(cgroupsPath, id); err == nil {
 		if cg, err := cgroups.Load(p); err == nil {
 			destroyCgroup(cg)
 		}
