@@ -148,6 +148,19 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if agent != nil {
 		defer agent.Close()
 	}
+	trees, treeMounts, err := idmappedTrees(s)
+	if err != nil {
+		return nil, err
+	}
+	var idmapped map[int]int
+	for k, t := range trees {
+		defer t.Close()
+		if idmapped == nil {
+			idmapped = make(map[int]int, len(trees))
+		}
+		idmapped[treeMounts[k]] = 3 + o.PreserveFDs + 1 + len(extra)
+		extra = append(extra, t)
+	}
 
 	ch, err = spawn(spawnOpts{
 		namespaces: s.Linux.Namespaces,
@@ -180,6 +193,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		PreserveFDs:  o.PreserveFDs,
 		FifoFD:       3 + o.PreserveFDs + 1,
 		ConsoleFD:    consoleFD,
+		IDMapped:     idmapped,
 		SeccompFD:    seccompFD,
 	}
 	if seccompFD != 0 {

@@ -40,7 +40,7 @@ var featuresCommand = &cli.Command{
 				Selinux:  &features.Selinux{Enabled: &yes},
 				IntelRdt: &features.IntelRdt{Enabled: &no},
 				MountExtensions: &features.MountExtensions{
-					IDMap: &features.IDMap{Enabled: &no},
+					IDMap: &features.IDMap{Enabled: &yes},
 				},
 			},
 			Annotations: map[string]string{"org.gorun.version": version},

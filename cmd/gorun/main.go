@@ -14,6 +14,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
+	"github.com/gorun/gorun/libcontainer"
 	"github.com/gorun/gorun/libcontainer/initproc"
 	_ "github.com/gorun/gorun/libcontainer/nsenter"
 )
@@ -35,6 +36,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" && os.Getenv(initproc.SyncEnv) != "" {
 		initproc.Main()
 		return
+	}
+	if os.Getenv(libcontainer.HoldEnv) != "" {
+		libcontainer.HoldMain()
 	}
 	os.Exit(run(os.Args))
 }

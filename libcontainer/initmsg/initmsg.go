@@ -59,8 +59,11 @@ type InitConfig struct {
 	PreserveFDs int `json:"preserve_fds,omitempty"`
 	// FifoFD is the O_PATH fd of the exec fifo (init only), ConsoleFD the
 	// console socket's (-1 for none).
-	FifoFD    int `json:"fifo_fd"`
-	ConsoleFD int `json:"console_fd"`
+	FifoFD int `json:"fifo_fd"`
+	// IDMapped maps a mount's index in spec.mounts to the fd of the
+	// idmapped tree the parent prepared for it.
+	IDMapped  map[int]int `json:"idmapped,omitempty"`
+	ConsoleFD int         `json:"console_fd"`
 	// SeccompFD is the connection to linux.seccomp.listenerPath (0 for
 	// none): the child sends SeccompState and the notify fd on it once it
 	// has loaded the filter.

@@ -60,6 +60,7 @@ func (c *child) initContainer() error {
 		Cgroup:   c.cfg.Cgroup,
 		UserNS:   newNamespace(s, rspec.UserNamespace),
 		CgroupNS: c.cfg.NewCgroupNS,
+		IDMapped: c.cfg.IDMapped,
 	}
 	if err := rootfs.Prepare(setup); err != nil {
 		return errs.Wrap("prepare rootfs", err)

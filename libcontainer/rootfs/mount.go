@@ -119,29 +119,65 @@ func (s *Setup) bindMount(m rspec.Mount, o Options) error {
 		return &errs.Error{Field: "destination", Value: m.Destination, Err: err}
 	}
 	defer dest.Close()
+	if tree, ok := s.IDMapped[s.current]; ok {
+		// Prepared by the parent with the mount's id mapping.
+		return attachTree(tree, m.Source, dest, o)
+	}
 	return bindAt(m.Source, dest, o)
 }
 
 // bindAt binds source onto the object behind dest with the options o.
 func bindAt(source string, dest *os.File, o Options) error {
+	tree, err := openBindTree(source, o, nil)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tree)
+	return attachTree(tree, source, dest, o)
+}
+
+// openBindTree makes a detached copy of source with the attributes of o
+// and, when userns is given, its ids mapped through that user namespace.
+func openBindTree(source string, o Options, userns *os.File) (int, error) {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if o.Recursive {
 		flags |= unix.AT_RECURSIVE
 	}
 	tree, err := unix.OpenTree(unix.AT_FDCWD, source, flags)
 	if err != nil {
-		return &errs.Error{Field: "source", Value: source, Err: fmt.Errorf("open_tree: %w", err)}
+		return -1, &errs.Error{Field: "source", Value: source, Err: fmt.Errorf("open_tree: %w", err)}
 	}
-	defer unix.Close(tree)
-	if attr := mountAttr(o.Flags); attr.Attr_set != 0 || attr.Attr_clr != 0 {
+	attr := mountAttr(o.Flags)
+	if userns != nil {
+		attr.Attr_set |= unix.MOUNT_ATTR_IDMAP
+		attr.Userns_fd = uint64(userns.Fd())
+	}
+	if attr.Attr_set != 0 || attr.Attr_clr != 0 {
 		sf := uint(unix.AT_EMPTY_PATH)
 		if o.Recursive {
 			sf |= unix.AT_RECURSIVE
 		}
 		if err := unix.MountSetattr(tree, "", sf, attr); err != nil {
-			return &errs.Error{Field: "options", Value: fmt.Sprint(o.Flags), Err: fmt.Errorf("set attributes of bind mount of %s: %w", source, err)}
+			unix.Close(tree)
+			return -1, &errs.Error{Field: "options", Value: fmt.Sprint(o.Flags), Err: fmt.Errorf("set attributes of bind mount of %s: %w", source, err)}
 		}
 	}
+	return tree, nil
+}
+
+// IDMappedTree is openBindTree for the parent side: a detached bind of
+// source whose ids are mapped through userns, for the init to attach.
+func IDMappedTree(source string, o Options, userns *os.File) (*os.File, error) {
+	tree, err := openBindTree(source, o, userns)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(tree), "idmapped "+source), nil
+}
+
+// attachTree moves the detached tree onto dest and applies o's
+// propagation.
+func attachTree(tree int, source string, dest *os.File, o Options) error {
 	if err := unix.MoveMount(tree, "", int(dest.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
 		return fmt.Errorf("attach bind mount of %s: %w", source, err)
 	}

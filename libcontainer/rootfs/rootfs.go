@@ -29,6 +29,11 @@ type Setup struct {
 	Cgroup   string
 	UserNS   bool // the init runs in a new user namespace: no mknod
 	CgroupNS bool
+	// IDMapped maps the index of a mount in Spec.Mounts to the fd of a
+	// detached, idmapped tree the parent prepared for it.
+	IDMapped map[int]int
+
+	current int // index of the mount being made
 
 	root *os.File // O_PATH handle on the rootfs
 }
@@ -66,6 +71,7 @@ func Prepare(s *Setup) error {
 
 	bindDev := false
 	for i, m := range s.Spec.Mounts {
+		s.current = i
 		if err := s.mount(m); err != nil {
 			return errs.Wrap(fmt.Sprintf("mounts[%d] (%s)", i, m.Destination), err)
 		}
