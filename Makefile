@@ -50,12 +50,12 @@ unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /integration)
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzLoadValidate$$' -fuzztime 5s ./specs/
-	$(GO) test -run '^$$' -fuzz '^FuzzValidateID$$' -fuzztime 3s ./specs/
-	$(GO) test -run '^$$' -fuzz '^FuzzRecv$$' -fuzztime 3s ./libcontainer/initmsg/
-	$(GO) test -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 3s ./pod/
-	$(GO) test -run '^$$' -fuzz '^FuzzParsePublish$$' -fuzztime 2s ./pod/
-	$(GO) test -run '^$$' -fuzz '^FuzzCLIArgs$$' -fuzztime 3s ./cmd/gorun/
+	$(GO) test -run '^$$' -fuzz '^FuzzLoadValidate$$' -fuzztime 20000x ./specs/
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateID$$' -fuzztime 20000x ./specs/
+	$(GO) test -run '^$$' -fuzz '^FuzzRecv$$' -fuzztime 20000x ./libcontainer/initmsg/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseManifest$$' -fuzztime 10000x ./pod/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePublish$$' -fuzztime 10000x ./pod/
+	$(GO) test -run '^$$' -fuzz '^FuzzCLIArgs$$' -fuzztime 5000x ./cmd/gorun/
 
 integration:
 	$(GO) test -count=1 -timeout 15m ./integration/...
