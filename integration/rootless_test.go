@@ -1,6 +1,7 @@
 package integration
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -180,4 +181,91 @@ func TestRootlessLimitsNeedACgroup(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "linux.resources.pids") || len(lines(out)) != 1 {
 		t.Errorf("rootless run with a pids limit: exit %d, output %q; want exit 1 and one line naming linux.resources.pids", code, out)
 	}
+}
+
+// TestRootlessSubordinateIDs: an unprivileged user maps its own uid and a
+// range of /etc/subuid and /etc/subgid; gorun writes the maps through
+// newuidmap and newgidmap. A process running as uid 1000 inside runs as
+// the matching subordinate uid on the host. A range outside the user's
+// entry gets an error naming the mapping.
+func TestRootlessSubordinateIDs(t *testing.T) {
+	uid, gid, xdg := rootlessAccount(t)
+	if _, err := exec.LookPath("newuidmap"); err != nil {
+		t.Skip("newuidmap (package uidmap) is not installed")
+	}
+	sub := subordinateStart(t, "/etc/subuid")
+	subg := subordinateStart(t, "/etc/subgid")
+	leakcheck.Register(t, filepath.Join(xdg, "gorun"))
+	dir, _ := os.MkdirTemp("", "gorun-rootless-")
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bundle.Rootfs(filepath.Join(dir, "rootfs"))
+	os.Chown(dir, uid, gid)
+	asUser(t, uid, gid, xdg, dir, "spec", "--rootless")
+	cfg := readFile(t, filepath.Join(dir, "config.json"))
+	cfg = strings.Replace(cfg, `"terminal": true`, `"terminal": false`, 1)
+	cfg = strings.Replace(cfg, `"sh"
+		]`, `"sh", "-c", "cat /proc/self/uid_map; id -u; sleep 300"
+		]`, 1)
+	cfg = strings.Replace(cfg, `"uid": 0,`, `"uid": 1000,`, 1)
+	maps := func(own, start int) string {
+		return fmt.Sprintf(`[{"containerID": 0, "hostID": %d, "size": 1}, {"containerID": 1, "hostID": %d, "size": 65536}]`, own, start)
+	}
+	cfg = replaceMappings(t, cfg, maps(uid, sub), maps(gid, subg))
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644)
+	for _, args := range [][]string{{"create", "s1"}, {"start", "s1"}} {
+		if out, code := asUser(t, uid, gid, xdg, dir, args...); code != 0 {
+			t.Fatalf("rootless %v with subordinate ids: exit %d: %s", args, code, out)
+		}
+	}
+	defer asUser(t, uid, gid, xdg, dir, "delete", "--force", "s1")
+	out, _ := asUser(t, uid, gid, xdg, dir, "state", "s1")
+	var pid int
+	if i := strings.Index(out, `"pid": `); i >= 0 {
+		fmt.Sscanf(out[i+7:], "%d", &pid)
+	}
+	want := sub + 999 // uid 1000 inside is the 1000th id of the subordinate range
+	if pid == 0 || !poll(5*time.Second, func() bool {
+		return strings.Contains(readFile(t, fmt.Sprintf("/proc/%d/status", pid)), fmt.Sprintf("Uid:\t%d\t%d", want, want))
+	}) {
+		t.Errorf("the container's process (pid %d) does not run as host uid %d", pid, want)
+	}
+
+	// A range the user does not own.
+	bad := replaceMappings(t, cfg, maps(uid, 1), maps(gid, subg))
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(bad), 0o644)
+	out, code := asUser(t, uid, gid, xdg, dir, "run", "s2")
+	if code != 1 || !strings.Contains(out, "linux.uidMappings") || len(lines(out)) != 1 {
+		t.Errorf("a range outside /etc/subuid: exit %d, output %q; want exit 1 and one line naming linux.uidMappings", code, out)
+	}
+}
+
+// subordinateStart returns the first id of rootlessUser's range in file.
+func subordinateStart(t *testing.T, file string) int {
+	t.Helper()
+	for _, l := range lines(readFile(t, file)) {
+		f := strings.Split(l, ":")
+		if len(f) == 3 && f[0] == rootlessUser {
+			n, _ := strconv.Atoi(f[1])
+			return n
+		}
+	}
+	t.Skipf("%s has no range for %s (useradd did not make one)", file, rootlessUser)
+	return 0
+}
+
+// replaceMappings sets linux.uidMappings and gidMappings of a config.
+func replaceMappings(t *testing.T, cfg, uids, gids string) string {
+	t.Helper()
+	var c map[string]any
+	if err := json.Unmarshal([]byte(cfg), &c); err != nil {
+		t.Fatal(err)
+	}
+	linux := c["linux"].(map[string]any)
+	var u, g any
+	json.Unmarshal([]byte(uids), &u)
+	json.Unmarshal([]byte(gids), &g)
+	linux["uidMappings"], linux["gidMappings"] = u, g
+	b, _ := json.MarshalIndent(c, "", "\t")
+	return string(b)
 }

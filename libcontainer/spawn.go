@@ -100,7 +100,12 @@ func spawn(o spawnOpts) (*child, error) {
 			Cloneflags: cflags,
 		},
 	}
-	if cflags&unix.CLONE_NEWUSER != 0 {
+	helperMaps := cflags&unix.CLONE_NEWUSER != 0 && needsIDMapHelpers(o.uidMap, o.gidMap)
+	if helperMaps {
+		// newuidmap/newgidmap write the maps once the child exists; it
+		// waits for them in nsenter, then execs itself again.
+		cmd.Env = append(cmd.Env, "_GORUN_WAIT_MAPS=1")
+	} else if cflags&unix.CLONE_NEWUSER != 0 {
 		cmd.SysProcAttr.UidMappings = idMap(o.uidMap)
 		cmd.SysProcAttr.GidMappings = idMap(o.gidMap)
 		// Without root, the kernel takes a gid map only once setgroups is
@@ -119,6 +124,16 @@ func spawn(o spawnOpts) (*child, error) {
 		return nil, err
 	}
 	ch := &child{cmd: cmd, conn: initmsg.NewConn(parentSock), sock: parentSock, pid: cmd.Process.Pid}
+	if helperMaps {
+		if err := writeIDMaps(ch.pid, o.uidMap, o.gidMap); err != nil {
+			ch.kill()
+			return nil, err
+		}
+		if _, err := parentSock.Write([]byte{'M'}); err != nil {
+			ch.kill()
+			return nil, err
+		}
+	}
 	if forks {
 		m, err := ch.conn.Recv()
 		cmd.Wait()

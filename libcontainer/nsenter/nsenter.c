@@ -20,6 +20,8 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+extern char **environ;
+
 struct ns {
 	const char *type;
 	int flag;
@@ -64,17 +66,41 @@ static void nsenter_fail(const char *type, const char *path, const char *what, i
 	_exit(1);
 }
 
-__attribute__((constructor)) static void gorun_nsenter(void)
+/*
+ * A child started in a new user namespace without maps (gorun without root,
+ * mapping several ids: newuidmap and newgidmap must write them, which they
+ * can only do once the process exists) has lost its capabilities at exec,
+ * since its uid was not mapped yet. It waits for gorun to say the maps are
+ * written, then execs itself again: now root of its namespace, it gets the
+ * namespace's full capabilities.
+ */
+static void wait_for_maps(char **argv)
+{
+	int fd = sync_fd();
+	char c;
+
+	unsetenv("_GORUN_WAIT_MAPS");
+	if (fd < 0 || read(fd, &c, 1) != 1 || c != 'M')
+		nsenter_fail("user", "", "wait for the uid and gid maps", EPROTO);
+	execve("/proc/self/exe", argv, environ);
+	nsenter_fail("user", "/proc/self/exe", "exec again once mapped", errno);
+}
+
+__attribute__((constructor)) static void gorun_nsenter(int argc, char **argv, char **envp)
 {
 	const char *spec = getenv("_GORUN_NSENTER");
 	char buf[4096], *tok, *save = NULL;
 	const char *types[16], *paths[16];
 	int fds[16], flags[16], n = 0, i, k;
 
+	(void)argc;
+	(void)envp;
 	/* gorun's child: from its first instruction, no process of the
 	 * container may open /proc/PID/exe of it (CVE-2019-5736). */
 	if (getenv("_GORUN_SYNC"))
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (getenv("_GORUN_WAIT_MAPS") && argv)
+		wait_for_maps(argv);
 	if (!spec || !*spec)
 		return;
 	if (strlen(spec) >= sizeof(buf))
