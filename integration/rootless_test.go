@@ -167,14 +167,7 @@ func TestRootlessLifecycle(t *testing.T) {
 func TestRootlessLimitsNeedACgroup(t *testing.T) {
 	uid, gid, xdg := rootlessAccount(t)
 	leakcheck.Register(t, filepath.Join(xdg, "gorun"))
-	dir, _ := os.MkdirTemp("", "gorun-rootless-")
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	bundle.Rootfs(filepath.Join(dir, "rootfs"))
-	os.Chown(dir, uid, gid)
-	asUser(t, uid, gid, xdg, dir, "spec", "--rootless")
-	cfg := readFile(t, filepath.Join(dir, "config.json"))
-	cfg = strings.Replace(cfg, `"terminal": true`, `"terminal": false`, 1)
+	dir, cfg := rootlessBundle(t, uid, gid, xdg)
 	cfg = strings.Replace(cfg, `"linux": {`, `"linux": {"resources": {"pids": {"limit": 10}},`, 1)
 	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644)
 	out, code := asUser(t, uid, gid, xdg, dir, "run", "r3")
@@ -196,14 +189,7 @@ func TestRootlessSubordinateIDs(t *testing.T) {
 	sub := subordinateStart(t, "/etc/subuid")
 	subg := subordinateStart(t, "/etc/subgid")
 	leakcheck.Register(t, filepath.Join(xdg, "gorun"))
-	dir, _ := os.MkdirTemp("", "gorun-rootless-")
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	bundle.Rootfs(filepath.Join(dir, "rootfs"))
-	os.Chown(dir, uid, gid)
-	asUser(t, uid, gid, xdg, dir, "spec", "--rootless")
-	cfg := readFile(t, filepath.Join(dir, "config.json"))
-	cfg = strings.Replace(cfg, `"terminal": true`, `"terminal": false`, 1)
+	dir, cfg := rootlessBundle(t, uid, gid, xdg)
 	cfg = strings.Replace(cfg, `"sh"
 		]`, `"sh", "-c", "cat /proc/self/uid_map; id -u; sleep 300"
 		]`, 1)
@@ -238,6 +224,28 @@ func TestRootlessSubordinateIDs(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "linux.uidMappings") || len(lines(out)) != 1 {
 		t.Errorf("a range outside /etc/subuid: exit %d, output %q; want exit 1 and one line naming linux.uidMappings", code, out)
 	}
+}
+
+// rootlessBundle makes a busybox bundle owned by the user, with the config
+// that `gorun spec --rootless` writes for them (not a terminal), and
+// returns its directory and that config's text.
+func rootlessBundle(t *testing.T, uid, gid int, xdg string) (dir, cfg string) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "gorun-rootless-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	if err := bundle.Rootfs(filepath.Join(dir, "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+	os.Chown(dir, uid, gid)
+	if out, code := asUser(t, uid, gid, xdg, dir, "spec", "--rootless"); code != 0 {
+		t.Fatalf("spec --rootless: exit %d: %s", code, out)
+	}
+	cfg = readFile(t, filepath.Join(dir, "config.json"))
+	return dir, strings.Replace(cfg, `"terminal": true`, `"terminal": false`, 1)
 }
 
 // subordinateStart returns the first id of rootlessUser's range in file.
