@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/moby/sys/userns"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 
@@ -146,13 +147,26 @@ func setUsageError(c *cli.Command) {
 	}
 }
 
+// defaultRoot is the state root without --root: $XDG_RUNTIME_DIR/gorun for
+// a user without root, and for root of a user namespace that is not the
+// host's root user (rootless podman runs the runtime so, with no --root);
+// /run/gorun otherwise.
 func defaultRoot() string {
-	if os.Geteuid() != 0 {
-		if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" {
-			return d + "/gorun"
-		}
+	if d := os.Getenv("XDG_RUNTIME_DIR"); d != "" && honorXDG() {
+		return d + "/gorun"
 	}
 	return "/run/gorun"
+}
+
+func honorXDG() bool {
+	if os.Geteuid() != 0 {
+		return true
+	}
+	if !userns.RunningInUserNS() {
+		return false
+	}
+	u, ok := os.LookupEnv("USER")
+	return !ok || u != "root"
 }
 
 // logFlags are --log and --log-format, stored as they are parsed: they are

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/moby/sys/userns"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -55,10 +56,12 @@ func (c *child) initContainer() error {
 		}
 	}
 	setup := &rootfs.Setup{
-		Spec:     s,
-		Rootfs:   c.cfg.Rootfs,
-		Cgroup:   c.cfg.Cgroup,
-		UserNS:   newNamespace(s, rspec.UserNamespace),
+		Spec:   s,
+		Rootfs: c.cfg.Rootfs,
+		Cgroup: c.cfg.Cgroup,
+		// New, joined, or inherited (rootless podman runs the runtime in
+		// its own user namespace): no mknod either way.
+		UserNS:   newNamespace(s, rspec.UserNamespace) || userns.RunningInUserNS(),
 		CgroupNS: c.cfg.NewCgroupNS,
 		IDMapped: c.cfg.IDMapped,
 	}

@@ -1,6 +1,7 @@
 // Package leakcheck detects resources that a test left behind: gorun state
 // directories, cgroups, mounts, processes, network namespaces and
-// interfaces, and open file descriptors of the test process.
+// interfaces, open file descriptors of the test process, and changes to the
+// host's common device nodes (/dev/null and its kind).
 //
 // Processes recorded are the test's descendants, processes whose argv[0]
 // contains "gorun", and processes in another pid namespace (container
@@ -62,6 +63,7 @@ func Take(stateRoots ...string) *Snapshot {
 	addProcesses(s)
 	addDirEntries(s, "netns", "/run/netns")
 	addDirNames(s, "netif", "/sys/class/net")
+	addDevices(s)
 	return s
 }
 
@@ -81,7 +83,8 @@ func (s *Snapshot) label(key string) string {
 
 // Diff takes a new snapshot and returns, sorted, one line per resource
 // present now that was not present in s, each starting with its kind
-// ("state:", "cgroup:", "mount:", "process:", "netns:", "netif:", "fd:").
+// ("state:", "cgroup:", "mount:", "process:", "netns:", "netif:", "fd:",
+// "hostdev:").
 func (s *Snapshot) Diff() []string {
 	return s.diff(Take(s.stateRoots...))
 }
