@@ -2,6 +2,7 @@ package integration
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -315,5 +316,48 @@ func TestPreserveFds(t *testing.T) {
 	out, errOut, code = gorunWith(t, root, cmdOpts{ExtraFiles: []*os.File{f}}, "run", "--bundle", b.Dir, id2)
 	if code == 0 || strings.Contains(out, "content of fd 3") || !strings.HasPrefix(out, "0 1 2 3 \n") {
 		t.Errorf("run without --preserve-fds: exit %d, stdout %q, stderr %q; want fds 0-3 and no fd 3 to read", code, out, errOut)
+	}
+}
+
+// TestStdioPipesForNonRoot: a process running as uid 1000 can reopen
+// /dev/stdout and /dev/stderr when they are the caller's pipes (root's,
+// mode 0600), as containerd's shim and conmon pass them; stdin /dev/null
+// and the host's /dev/null stay as they were.
+func TestStdioPipesForNonRoot(t *testing.T) {
+	root := setup(t)
+	b := sh(t, "id -u; echo via-reopen > /dev/stdout; echo err-via-reopen > /dev/stderr; cat")
+	b.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	writeBundle(t, b)
+	id := containerID(t)
+	mustDelete(t, root, id)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	null, err := os.Open("/dev/null")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	drain := func(r *os.File) <-chan string {
+		c := make(chan string, 1)
+		go func() {
+			b, _ := io.ReadAll(r)
+			r.Close()
+			c <- string(b)
+		}()
+		return c
+	}
+	outC, errC := drain(outR), drain(errR)
+	_, _, code := gorunWith(t, root, cmdOpts{Stdin: null, Stdout: outW, Stderr: errW}, "run", "--bundle", b.Dir, id)
+	outW.Close()
+	errW.Close()
+	stdout, stderr := <-outC, <-errC
+	if code != 0 || stdout != "1000\nvia-reopen\n" || stderr != "err-via-reopen\n" {
+		t.Errorf("uid 1000 reopening its stdio pipes: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 }

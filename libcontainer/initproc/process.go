@@ -104,6 +104,9 @@ func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
 		}
 		filter = nil
 	}
+	if err := ownStdio(p.User); err != nil {
+		return nil, err
+	}
 	if err := setUser(p.User); err != nil {
 		return nil, err
 	}
@@ -146,6 +149,36 @@ func verifyCwd() error {
 	wd, err := unix.Getwd()
 	if err != nil || !strings.HasPrefix(wd, "/") {
 		return errs.Field("process.cwd", wd, "use a directory inside the container", "working directory is outside the container's root")
+	}
+	return nil
+}
+
+// ownStdio gives the process's user its standard streams when they are
+// pipes or sockets (what containerd's shim and conmon pass), so that a
+// process that is not root can reopen them: /dev/stdout is
+// /proc/self/fd/1, and a caller's pipe is mode 0600. Files and terminals
+// of the host are never re-owned, and a stream gorun may not change
+// (another user's, seen from a user namespace) is left as it is: the
+// process still writes through the inherited fd.
+func ownStdio(u rspec.User) error {
+	for fd := 0; fd <= 2; fd++ {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				continue
+			}
+			return fmt.Errorf("stat fd %d: %w", fd, err)
+		}
+		kind := st.Mode & unix.S_IFMT
+		if (kind != unix.S_IFIFO && kind != unix.S_IFSOCK) || st.Uid == u.UID {
+			continue
+		}
+		err := unix.Fchown(fd, int(u.UID), -1)
+		switch {
+		case err == nil, errors.Is(err, unix.EPERM), errors.Is(err, unix.EINVAL):
+		default:
+			return fmt.Errorf("give fd %d to uid %d: %w", fd, u.UID, err)
+		}
 	}
 	return nil
 }
