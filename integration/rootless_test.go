@@ -52,10 +52,17 @@ func rootlessAccount(t *testing.T) (uid, gid int, xdg string) {
 // asUser runs gorun as uid:gid with XDG_RUNTIME_DIR=xdg, in dir.
 func asUser(t *testing.T, uid, gid int, xdg, dir string, args ...string) (string, int) {
 	t.Helper()
+	return asUserEnv(t, uid, gid, xdg, dir, nil, args...)
+}
+
+// asUserEnv is asUser with env added to (or replacing in) gorun's
+// environment.
+func asUserEnv(t *testing.T, uid, gid int, xdg, dir string, env []string, args ...string) (string, int) {
+	t.Helper()
 	full := append([]string{fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", gid), "--clear-groups", binary(t)}, args...)
-	cmd := exec.Command("setpriv", full...)
+	cmd := exec.Command("/usr/bin/setpriv", full...)
 	cmd.Dir = dir
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + xdg, "HOME=" + xdg}
+	cmd.Env = append([]string{"PATH=/usr/bin:/bin", "XDG_RUNTIME_DIR=" + xdg, "HOME=" + xdg}, env...)
 	// A file, not a pipe: a created container keeps its stdio open.
 	f, err := os.CreateTemp("", "gorun-rootless-out-")
 	if err != nil {
@@ -223,6 +230,22 @@ func TestRootlessSubordinateIDs(t *testing.T) {
 	out, code := asUser(t, uid, gid, xdg, dir, "run", "s2")
 	if code != 1 || !strings.Contains(out, "linux.uidMappings") || len(lines(out)) != 1 {
 		t.Errorf("a range outside /etc/subuid: exit %d, output %q; want exit 1 and one line naming linux.uidMappings", code, out)
+	}
+
+	// Maps without the caller's own uid: the container's root would own
+	// nothing of the bundle.
+	bad = replaceMappings(t, cfg, fmt.Sprintf(`[{"containerID": 0, "hostID": %d, "size": 65536}]`, sub), maps(gid, subg))
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(bad), 0o644)
+	out, code = asUser(t, uid, gid, xdg, dir, "run", "s3")
+	if code != 1 || !strings.Contains(out, fmt.Sprintf(`linux.uidMappings "0:%d:65536"`, sub)) || !strings.Contains(out, fmt.Sprintf("own id %d", uid)) || len(lines(out)) != 1 {
+		t.Errorf("maps without the caller's uid: exit %d, output %q; want exit 1 and one line naming linux.uidMappings and uid %d", code, out, uid)
+	}
+
+	// newuidmap not installed (not in $PATH): said before anything starts.
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(cfg), 0o644)
+	out, code = asUserEnv(t, uid, gid, xdg, dir, []string{"PATH=/nonexistent"}, "run", "s4")
+	if code != 1 || !strings.Contains(out, "newuidmap not found") || !strings.Contains(out, "uidmap") || len(lines(out)) != 1 {
+		t.Errorf("without newuidmap: exit %d, output %q; want exit 1 and one line naming newuidmap", code, out)
 	}
 }
 

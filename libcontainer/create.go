@@ -46,6 +46,9 @@ type CreateOpts struct {
 // error nothing is left behind: no state directory, cgroup or process.
 func Create(o CreateOpts) (_ *Container, retErr error) {
 	s := o.Spec
+	if err := checkOwnMaps(s); err != nil {
+		return nil, err
+	}
 	go cgroups.Warm()
 	store := state.Store{Root: o.Root}
 	lock, err := store.Create(o.ID)

@@ -26,6 +26,56 @@ func needsIDMapHelpers(uidMap, gidMap []rspec.LinuxIDMapping) bool {
 	return !own(uidMap, os.Geteuid()) || !own(gidMap, os.Getegid())
 }
 
+// checkOwnMaps checks, for a caller without root whose config makes a user
+// namespace, what the kernel and newuidmap would refuse later and less
+// clearly: the maps must include the caller's own uid and gid (otherwise
+// the container's root owns nothing of the bundle), and maps of several
+// ids need newuidmap and newgidmap installed.
+func checkOwnMaps(s *rspec.Spec) error {
+	if os.Geteuid() == 0 || s.Linux == nil {
+		return nil
+	}
+	newUser := false
+	for _, ns := range s.Linux.Namespaces {
+		newUser = newUser || (ns.Type == rspec.UserNamespace && ns.Path == "")
+	}
+	if !newUser {
+		return nil
+	}
+	for _, m := range []struct {
+		field string
+		maps  []rspec.LinuxIDMapping
+		id    uint32
+	}{{"linux.uidMappings", s.Linux.UIDMappings, uint32(os.Geteuid())}, {"linux.gidMappings", s.Linux.GIDMappings, uint32(os.Getegid())}} {
+		found := false
+		for _, e := range m.maps {
+			found = found || (m.id >= e.HostID && m.id-e.HostID < e.Size)
+		}
+		if !found {
+			return errs.Field(m.field, describeMaps(m.maps),
+				fmt.Sprintf(`add {"containerID": 0, "hostID": %d, "size": 1} (gorun spec --rootless writes it)`, m.id),
+				"does not map your own id %d", m.id)
+		}
+	}
+	if needsIDMapHelpers(s.Linux.UIDMappings, s.Linux.GIDMappings) {
+		for _, tool := range []string{"newuidmap", "newgidmap"} {
+			if _, err := exec.LookPath(tool); err != nil {
+				return &errs.Error{Field: "linux.uidMappings", Value: describeMaps(s.Linux.UIDMappings), Err: fmt.Errorf("%s not found in $PATH", tool),
+					Hint: "several ids need the setuid newuidmap and newgidmap (Debian package uidmap), or map only your own id"}
+			}
+		}
+	}
+	return nil
+}
+
+func describeMaps(maps []rspec.LinuxIDMapping) string {
+	var desc []string
+	for _, e := range maps {
+		desc = append(desc, fmt.Sprintf("%d:%d:%d", e.ContainerID, e.HostID, e.Size))
+	}
+	return strings.Join(desc, ",")
+}
+
 // writeIDMaps writes the maps of process pid's user namespace through
 // newuidmap and newgidmap, which check them against /etc/subuid and
 // /etc/subgid.
@@ -40,10 +90,8 @@ func writeIDMaps(pid int, uidMap, gidMap []rspec.LinuxIDMapping) error {
 				Hint: "several ids need the setuid newuidmap and newgidmap (Debian package uidmap), or map only your own id"}
 		}
 		args := []string{strconv.Itoa(pid)}
-		var desc []string
 		for _, e := range m.maps {
 			args = append(args, strconv.Itoa(int(e.ContainerID)), strconv.Itoa(int(e.HostID)), strconv.Itoa(int(e.Size)))
-			desc = append(desc, fmt.Sprintf("%d:%d:%d", e.ContainerID, e.HostID, e.Size))
 		}
 		out, err := exec.Command(path, args...).CombinedOutput()
 		if err != nil {
@@ -51,7 +99,7 @@ func writeIDMaps(pid int, uidMap, gidMap []rspec.LinuxIDMapping) error {
 			if msg == "" {
 				msg = err.Error()
 			}
-			return &errs.Error{Field: m.field, Value: strings.Join(desc, ","), Err: errors.New(msg),
+			return &errs.Error{Field: m.field, Value: describeMaps(m.maps), Err: errors.New(msg),
 				Hint: "every range must be your own id or inside your entry of /etc/subuid and /etc/subgid"}
 		}
 	}
