@@ -34,7 +34,7 @@ func createMustFail(t *testing.T, root string, dir string, want, anyOf []string)
 			t.Errorf("error %q names none of %q", line, anyOf)
 		}
 	}
-	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+	if ents := containerDirs(root); len(ents) != 0 {
 		t.Errorf("state root not empty after a failed create: %v", ents)
 	}
 	return line
@@ -147,7 +147,7 @@ func TestErrInvalidID(t *testing.T) {
 	b := bundle.New(t)
 	out, errOut, code := gorun(t, root, "create", "--bundle", b.Dir, "a/b")
 	expectFailure(t, "create a/b", out, errOut, code, "a/b")
-	if ents, _ := os.ReadDir(root); len(ents) != 0 {
+	if ents := containerDirs(root); len(ents) != 0 {
 		t.Errorf("state root not empty: %v", ents)
 	}
 	if _, err := os.Lstat(filepath.Join(root, "a")); err == nil {

@@ -112,7 +112,7 @@ func TestRootlessPodman(t *testing.T) {
 	if r := podman("rm", name); r.code != 0 {
 		t.Errorf("rootless podman rm: %s", r)
 	}
-	if ents, _ := os.ReadDir(state); len(ents) != 0 {
+	if ents := containerDirs(state); len(ents) != 0 {
 		t.Errorf("left in %s after podman rm: %v", state, ents)
 	}
 	out, _ = exec.Command("pgrep", "-u", strconv.Itoa(uid), "-x", "sleep").Output()

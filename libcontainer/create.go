@@ -49,7 +49,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err := checkOwnMaps(s); err != nil {
 		return nil, err
 	}
-	go cgroups.Warm()
+	filter := compileSeccomp(o.Root, s.Linux.Seccomp)
 	store := state.Store{Root: o.Root}
 	lock, err := store.Create(o.ID)
 	if err != nil {
@@ -178,11 +178,6 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	}
 	pid := ch.pid
 	fault.Point("after-clone")
-	if cg != nil {
-		if err := cg.Apply(pid); err != nil {
-			return nil, &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
-		}
-	}
 	cfg := &initmsg.InitConfig{
 		ID:           o.ID,
 		Bundle:       o.Bundle,
@@ -199,6 +194,9 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		IDMapped:     idmapped,
 		SeccompFD:    seccompFD,
 	}
+	if cfg.Seccomp, err = filter(); err != nil {
+		return nil, err
+	}
 	if seccompFD != 0 {
 		st := c.hookState(rspec.StateCreated)
 		st.Pid = pid
@@ -207,6 +205,17 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
 		return nil, fmt.Errorf("send config to init: %w", err)
 	}
+	// The init sets up while it is moved: the first move into a cgroup
+	// after an idle spell waits for an RCU grace period (5-15 ms here).
+	// It waits for Placed before anything that needs its cgroup.
+	if cg != nil {
+		if err := cg.Apply(pid); err != nil {
+			return nil, &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
+		}
+	}
+	// A child that already failed has closed its end: what it said comes
+	// from recvReady below.
+	ch.conn.Send(initmsg.Message{Type: initmsg.Placed})
 	fault.Point("after-config")
 	_, start, err := procStat(pid)
 	if err != nil {

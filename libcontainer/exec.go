@@ -55,9 +55,6 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 	default:
 		return nil, wrongState(c.st.ID, status, "exec needs a running container")
 	}
-	if c.st.Cgroup != "" {
-		go cgroups.Warm()
-	}
 	var nss []rspec.LinuxNamespace
 	for _, t := range execOrder {
 		if p, ok := c.st.NamespacePaths[t]; ok {
@@ -82,6 +79,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	filter := compileSeccomp(c.store.Root, base.Linux.Seccomp)
 	agent, seccompFD, err := dialSeccompAgent(base, o.PreserveFDs, &extra)
 	if err != nil {
 		return nil, err
@@ -104,15 +102,6 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		}
 	}()
 	pid := ch.pid
-	if c.st.Cgroup != "" {
-		cg, err := cgroups.Load(c.st.Cgroup)
-		if err != nil {
-			return nil, fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
-		}
-		if err := cg.Apply(pid); err != nil {
-			return nil, fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
-		}
-	}
 	spec := *base
 	spec.Process = o.Process
 	cfg := &initmsg.InitConfig{
@@ -128,12 +117,29 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		ConsoleFD:   consoleFD,
 		SeccompFD:   seccompFD,
 	}
+	if cfg.Seccomp, err = filter(); err != nil {
+		return nil, err
+	}
 	if seccompFD != 0 {
 		cfg.SeccompState = seccomp.ProcessState(base.Linux.Seccomp, pid, *c.hookState(rspec.StateRunning))
 	}
 	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
 		return nil, fmt.Errorf("exec: send config: %w", err)
 	}
+	// The process sets up while it joins the cgroup; it waits for Placed
+	// before it execs.
+	if c.st.Cgroup != "" {
+		cg, err := cgroups.Load(c.st.Cgroup)
+		if err != nil {
+			return nil, fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
+		}
+		if err := cg.Apply(pid); err != nil {
+			return nil, fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
+		}
+	}
+	// A child that already failed has closed its end: what it said comes
+	// from recvReady below.
+	ch.conn.Send(initmsg.Message{Type: initmsg.Placed})
 	if _, err := ch.recvReady(func() error { return nil }); err != nil {
 		return nil, errs.Wrap("exec", err)
 	}

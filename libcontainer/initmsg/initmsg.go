@@ -13,6 +13,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/seccomp"
 )
 
 // Type names a message.
@@ -26,6 +27,11 @@ const (
 	RunHooks Type = "run-hooks"
 	// HooksDone (parent → child): the hooks ran; go on.
 	HooksDone Type = "hooks-done"
+	// Placed (parent → child): the child is in its cgroup. The parent
+	// sends the config first and moves the child while it sets up; the
+	// child waits for this before anything that needs its cgroup (a
+	// cgroup namespace, hooks, ready).
+	Placed Type = "placed"
 	// Ready (child → parent): the init is set up and waits for start, or an
 	// exec'd process is about to exec (Pid is its pid in the container).
 	Ready Type = "ready"
@@ -67,7 +73,9 @@ type InitConfig struct {
 	// SeccompFD is the connection to linux.seccomp.listenerPath (0 for
 	// none): the child sends SeccompState and the notify fd on it once it
 	// has loaded the filter.
-	SeccompFD    int                          `json:"seccomp_fd,omitempty"`
+	SeccompFD int `json:"seccomp_fd,omitempty"`
+	// Seccomp is linux.seccomp compiled by the parent (nil for none).
+	Seccomp      *seccomp.Program             `json:"seccomp,omitempty"`
 	SeccompState *rspec.ContainerProcessState `json:"seccomp_state,omitempty"`
 }
 
@@ -130,7 +138,7 @@ func (c *Conn) Recv() (Message, error) {
 		return m, err
 	}
 	switch m.Type {
-	case Config, RunHooks, HooksDone, Ready, Forked:
+	case Config, RunHooks, HooksDone, Placed, Ready, Forked:
 	case Error:
 		if m.Err == nil {
 			return m, fmt.Errorf("init protocol: error message without an error")

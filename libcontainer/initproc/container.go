@@ -34,8 +34,11 @@ func (c *child) initContainer() error {
 		return err
 	}
 	if c.cfg.NewCgroupNS {
-		// The parent put this process in its cgroup first, so the new
+		// Once the parent has put this process in its cgroup, the new
 		// namespace's root is the container's cgroup.
+		if err := c.waitPlaced(); err != nil {
+			return err
+		}
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}
@@ -67,6 +70,12 @@ func (c *child) initContainer() error {
 	}
 	if err := rootfs.Prepare(setup); err != nil {
 		return errs.Wrap("prepare rootfs", err)
+	}
+	if s.Hooks != nil {
+		// Hooks see the container's init in its cgroup.
+		if err := c.waitPlaced(); err != nil {
+			return err
+		}
 	}
 	if s.Hooks != nil && (len(s.Hooks.Prestart) > 0 || len(s.Hooks.CreateRuntime) > 0) {
 		if err := c.conn.Send(initmsg.Message{Type: initmsg.RunHooks}); err != nil {

@@ -53,10 +53,24 @@ func Main() {
 }
 
 type child struct {
-	conn *initmsg.Conn
-	sock *os.File
-	cfg  *initmsg.InitConfig
-	spec *rspec.Spec
+	conn   *initmsg.Conn
+	sock   *os.File
+	cfg    *initmsg.InitConfig
+	spec   *rspec.Spec
+	placed bool
+}
+
+// waitPlaced returns once the parent has put this process in the
+// container's cgroup (at once after the first time).
+func (c *child) waitPlaced() error {
+	if c.placed {
+		return nil
+	}
+	if _, err := c.conn.Expect(initmsg.Placed); err != nil {
+		return err
+	}
+	c.placed = true
+	return nil
 }
 
 // hookState is the state a hook run by the init is given.
@@ -73,6 +87,9 @@ func (c *child) hookState(status rspec.ContainerState) *rspec.State {
 
 // ready tells the parent that setup is done and closes the sync socket.
 func (c *child) ready() error {
+	if err := c.waitPlaced(); err != nil {
+		return err
+	}
 	if err := c.conn.Send(initmsg.Message{Type: initmsg.Ready, Pid: os.Getpid()}); err != nil {
 		return err
 	}

@@ -35,7 +35,7 @@ type target struct {
 	env  []string
 	// seccomp is loaded by exec, last, unless prepareProcess had to load
 	// it already (then nil).
-	seccomp *seccomp.Filter
+	seccomp *seccomp.Program
 	c       *child
 }
 
@@ -52,8 +52,8 @@ func (t *target) exec() error {
 // prepareProcess applies everything of process that is not the exec
 // itself: rlimits, oomScoreAdj, AppArmor and SELinux exec labels, user and
 // groups, capabilities, umask, cwd, no_new_privileges, the fds the process
-// keeps. It builds the seccomp filter, which the target loads just before
-// the exec (or, without no_new_privileges, prepareProcess loads before the
+// keeps. The seccomp filter (compiled by the parent) is loaded by the
+// target just before the exec (or, without no_new_privileges, prepareProcess loads before the
 // process drops CAP_SYS_ADMIN). It finds the program to run and returns it.
 // It runs in the container, after pivot_root.
 func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
@@ -84,10 +84,7 @@ func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
 	if err := lsm.ApplyExec(p); err != nil {
 		return nil, err
 	}
-	filter, err := c.buildSeccomp()
-	if err != nil {
-		return nil, err
-	}
+	filter := c.cfg.Seccomp
 	set, err := caps.New(p.Capabilities)
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
+	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
 )
@@ -23,6 +24,7 @@ const field = "linux.seccomp"
 type Filter struct {
 	f      *libseccomp.ScmpFilter
 	notify bool
+	flags  uint // SECCOMP_FILTER_FLAG_* from linux.seccomp.flags
 	// Skipped lists the syscall names this libseccomp does not know. The
 	// runtime-spec has a runtime ignore them rather than fail.
 	Skipped []string
@@ -61,18 +63,27 @@ func Build(sc *rspec.LinuxSeccomp) (_ *Filter, retErr error) {
 			return nil, &errs.Error{Field: fmt.Sprintf("%s.architectures[%d]", field, i), Value: string(a), Err: err, Hint: "libseccomp " + LibraryVersion() + " does not support it"}
 		}
 	}
+	out := &Filter{f: f}
 	for i, fl := range sc.Flags {
 		if err := setFlag(f, fl); err != nil {
 			return nil, &errs.Error{Field: fmt.Sprintf("%s.flags[%d]", field, i), Value: string(fl), Err: err}
 		}
+		out.flags |= kernelFlags[fl]
 	}
-	out := &Filter{f: f}
 	for i, sys := range sc.Syscalls {
 		if err := out.addRule(i, sys, def); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// kernelFlags are the seccomp(2) flags that linux.seccomp.flags ask for
+// (TSYNC is always set).
+var kernelFlags = map[rspec.LinuxSeccompFlag]uint{
+	FlagLog:              unix.SECCOMP_FILTER_FLAG_LOG,
+	FlagSpecAllow:        unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW,
+	FlagWaitKillableRecv: unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
 }
 
 // setFlag applies one of linux.seccomp.flags.

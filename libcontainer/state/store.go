@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -179,7 +180,8 @@ func (s Store) IDs() ([]string, error) {
 	}
 	ids := make([]string, 0, len(ents))
 	for _, e := range ents {
-		if e.IsDir() {
+		// '@' starts gorun's own directories (@pods, @cache), never an id.
+		if e.IsDir() && !strings.HasPrefix(e.Name(), "@") {
 			ids = append(ids, e.Name())
 		}
 	}
