@@ -134,6 +134,9 @@ func (c *child) initContainer() error {
 	if err := c.ready(); err != nil {
 		return err
 	}
+	// The init may wait for start a long time: its copy of gorun's code
+	// need not stay resident meanwhile.
+	releaseImage()
 	// Block until `gorun start` opens the other end.
 	fifo, err := os.OpenFile(fifoPath, os.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {

@@ -221,6 +221,12 @@ func (c *Container) reap(timeout time.Duration) {
 	c.pidfd = -1
 }
 
+// resetPeakRSS sets the high-water mark of pid's resident set (VmHWM) to
+// its current size (proc(5): clear_refs, value 5).
+func resetPeakRSS(pid int) error {
+	return os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0)
+}
+
 // procStatus reads fields (in KiB) of /proc/PID/status, e.g. VmHWM.
 func procStatus(pid int, fields ...string) (map[string]int64, error) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
