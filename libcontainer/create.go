@@ -182,7 +182,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		ID:           o.ID,
 		Bundle:       o.Bundle,
 		Rootfs:       rootfs,
-		Spec:         s,
+		Spec:         withoutSeccomp(s),
 		Pid:          pid,
 		Cgroup:       cgPath,
 		NewCgroupNS:  hasNewNamespace(s, rspec.CgroupNamespace),

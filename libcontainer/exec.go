@@ -108,7 +108,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		ID:          c.st.ID,
 		Bundle:      c.st.Bundle,
 		Rootfs:      c.st.Rootfs,
-		Spec:        &spec,
+		Spec:        withoutSeccomp(&spec),
 		Pid:         pid,
 		Cgroup:      c.st.Cgroup,
 		Exec:        true,

@@ -77,6 +77,21 @@ func compileSeccomp(root string, sc *rspec.LinuxSeccomp) func() (*seccomp.Progra
 	}
 }
 
+// withoutSeccomp returns s without linux.seccomp, for the child, which
+// gets the compiled program instead: the profile is most of the config's
+// JSON (the default one names ~350 syscalls) and need not be encoded and
+// decoded again.
+func withoutSeccomp(s *rspec.Spec) *rspec.Spec {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return s
+	}
+	c := *s
+	l := *s.Linux
+	l.Seccomp = nil
+	c.Linux = &l
+	return &c
+}
+
 // seccompKey names a profile's program: the profile itself, the
 // architecture, libseccomp's version and the cache format.
 func seccompKey(sc *rspec.LinuxSeccomp) (string, error) {
