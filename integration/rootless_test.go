@@ -91,23 +91,8 @@ func TestRootlessLifecycle(t *testing.T) {
 	uid, gid, xdg := rootlessAccount(t)
 	state := filepath.Join(xdg, "gorun")
 	leakcheck.Register(t, state, "/run/gorun")
-	dir, err := os.MkdirTemp("", "gorun-rootless-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	if err := bundle.Rootfs(filepath.Join(dir, "rootfs")); err != nil {
-		t.Fatal(err)
-	}
-	os.Chown(dir, uid, gid)
-
-	if out, code := asUser(t, uid, gid, xdg, dir, "spec", "--rootless"); code != 0 {
-		t.Fatalf("spec --rootless: %d %s", code, out)
-	}
-	// Make the default config non-interactive and give it a command.
-	cfg := readFile(t, filepath.Join(dir, "config.json"))
-	cfg = strings.Replace(cfg, `"terminal": true`, `"terminal": false`, 1)
+	dir, cfg := rootlessBundle(t, uid, gid, xdg)
+	// Give the default config a command.
 	cfg = strings.Replace(cfg, `"sh"
 		]`, `"sh", "-c", "id -u; cat /proc/self/uid_map; hostname"
 		]`, 1)

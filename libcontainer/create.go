@@ -202,20 +202,18 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		st.Pid = pid
 		cfg.SeccompState = seccomp.ProcessState(s.Linux.Seccomp, pid, *st)
 	}
-	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
-		return nil, fmt.Errorf("send config to init: %w", err)
-	}
-	// The init sets up while it is moved: the first move into a cgroup
-	// after an idle spell waits for an RCU grace period (5-15 ms here).
-	// It waits for Placed before anything that needs its cgroup.
+	var place func() error
 	if cg != nil {
-		if err := cg.Apply(pid); err != nil {
-			return nil, &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
+		place = func() error {
+			if err := cg.Apply(pid); err != nil {
+				return &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
+			}
+			return nil
 		}
 	}
-	// A child that already failed has closed its end: what it said comes
-	// from recvReady below.
-	ch.conn.Send(initmsg.Message{Type: initmsg.Placed})
+	if err := ch.configure(cfg, place); err != nil {
+		return nil, err
+	}
 	fault.Point("after-config")
 	_, start, err := procStat(pid)
 	if err != nil {

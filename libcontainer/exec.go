@@ -123,23 +123,22 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 	if seccompFD != 0 {
 		cfg.SeccompState = seccomp.ProcessState(base.Linux.Seccomp, pid, *c.hookState(rspec.StateRunning))
 	}
-	if err := ch.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
-		return nil, fmt.Errorf("exec: send config: %w", err)
-	}
-	// The process sets up while it joins the cgroup; it waits for Placed
-	// before it execs.
+	var place func() error
 	if c.st.Cgroup != "" {
-		cg, err := cgroups.Load(c.st.Cgroup)
-		if err != nil {
-			return nil, fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
-		}
-		if err := cg.Apply(pid); err != nil {
-			return nil, fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
+		place = func() error {
+			cg, err := cgroups.Load(c.st.Cgroup)
+			if err != nil {
+				return fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
+			}
+			if err := cg.Apply(pid); err != nil {
+				return fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
+			}
+			return nil
 		}
 	}
-	// A child that already failed has closed its end: what it said comes
-	// from recvReady below.
-	ch.conn.Send(initmsg.Message{Type: initmsg.Placed})
+	if err := ch.configure(cfg, place); err != nil {
+		return nil, err
+	}
 	if _, err := ch.recvReady(func() error { return nil }); err != nil {
 		return nil, errs.Wrap("exec", err)
 	}

@@ -26,6 +26,8 @@ func needsIDMapHelpers(uidMap, gidMap []rspec.LinuxIDMapping) bool {
 	return !own(uidMap, os.Geteuid()) || !own(gidMap, os.Getegid())
 }
 
+const idMapHelpersHint = "several ids need the setuid newuidmap and newgidmap (Debian package uidmap), or map only your own id"
+
 // checkOwnMaps checks, for a caller without root whose config makes a user
 // namespace, what the kernel and newuidmap would refuse later and less
 // clearly: the maps must include the caller's own uid and gid (otherwise
@@ -35,11 +37,7 @@ func checkOwnMaps(s *rspec.Spec) error {
 	if os.Geteuid() == 0 || s.Linux == nil {
 		return nil
 	}
-	newUser := false
-	for _, ns := range s.Linux.Namespaces {
-		newUser = newUser || (ns.Type == rspec.UserNamespace && ns.Path == "")
-	}
-	if !newUser {
+	if !hasNewNamespace(s, rspec.UserNamespace) {
 		return nil
 	}
 	for _, m := range []struct {
@@ -61,7 +59,7 @@ func checkOwnMaps(s *rspec.Spec) error {
 		for _, tool := range []string{"newuidmap", "newgidmap"} {
 			if _, err := exec.LookPath(tool); err != nil {
 				return &errs.Error{Field: "linux.uidMappings", Value: describeMaps(s.Linux.UIDMappings), Err: fmt.Errorf("%s not found in $PATH", tool),
-					Hint: "several ids need the setuid newuidmap and newgidmap (Debian package uidmap), or map only your own id"}
+					Hint: idMapHelpersHint}
 			}
 		}
 	}
@@ -87,7 +85,7 @@ func writeIDMaps(pid int, uidMap, gidMap []rspec.LinuxIDMapping) error {
 		path, err := exec.LookPath(m.tool)
 		if err != nil {
 			return &errs.Error{Field: m.field, Err: fmt.Errorf("%s not found", m.tool),
-				Hint: "several ids need the setuid newuidmap and newgidmap (Debian package uidmap), or map only your own id"}
+				Hint: idMapHelpersHint}
 		}
 		args := []string{strconv.Itoa(pid)}
 		for _, e := range m.maps {
