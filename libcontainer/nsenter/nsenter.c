@@ -74,33 +74,44 @@ static void nsenter_fail(const char *type, const char *path, const char *what, i
  * written, then execs itself again: now root of its namespace, it gets the
  * namespace's full capabilities.
  */
-static void wait_for_maps(char **argv)
+static void wait_for_maps(void)
 {
-	int fd = sync_fd();
-	char c;
+	/* Constructors get no arguments from musl's start-up (glibc passes
+	 * argc, argv): the arguments come from /proc/self/cmdline. */
+	static char cmdline[4096];
+	char *argv[64], c;
+	int fd = sync_fd(), cl, n = 0;
+	ssize_t len = 0, r;
 
 	unsetenv("_GORUN_WAIT_MAPS");
 	if (fd < 0 || read(fd, &c, 1) != 1 || c != 'M')
 		nsenter_fail("user", "", "wait for the uid and gid maps", EPROTO);
+	cl = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (cl < 0)
+		nsenter_fail("user", "/proc/self/cmdline", "read own arguments", errno);
+	while (len < (ssize_t)sizeof(cmdline) - 1 && (r = read(cl, cmdline + len, sizeof(cmdline) - 1 - len)) > 0)
+		len += r;
+	close(cl);
+	for (r = 0; r < len && n < 63; r += (ssize_t)strlen(cmdline + r) + 1)
+		argv[n++] = cmdline + r;
+	argv[n] = NULL;
 	execve("/proc/self/exe", argv, environ);
 	nsenter_fail("user", "/proc/self/exe", "exec again once mapped", errno);
 }
 
-__attribute__((constructor)) static void gorun_nsenter(int argc, char **argv, char **envp)
+__attribute__((constructor)) static void gorun_nsenter(void)
 {
 	const char *spec = getenv("_GORUN_NSENTER");
 	char buf[4096], *tok, *save = NULL;
 	const char *types[16], *paths[16];
 	int fds[16], flags[16], n = 0, i, k;
 
-	(void)argc;
-	(void)envp;
 	/* gorun's child: from its first instruction, no process of the
 	 * container may open /proc/PID/exe of it (CVE-2019-5736). */
 	if (getenv("_GORUN_SYNC"))
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (getenv("_GORUN_WAIT_MAPS") && argv)
-		wait_for_maps(argv);
+	if (getenv("_GORUN_WAIT_MAPS"))
+		wait_for_maps();
 	if (!spec || !*spec)
 		return;
 	if (strlen(spec) >= sizeof(buf))
