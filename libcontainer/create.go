@@ -165,7 +165,13 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		extra = append(extra, t)
 	}
 
+	var placement *cgroups.Placement
+	if cg != nil {
+		p := cg.Placement()
+		placement = &p
+	}
 	ch, err = spawn(spawnOpts{
+		cgroup:     placement,
 		namespaces: s.Linux.Namespaces,
 		uidMap:     s.Linux.UIDMappings,
 		gidMap:     s.Linux.GIDMappings,

@@ -87,7 +87,17 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 	if agent != nil {
 		defer agent.Close()
 	}
+	var cg cgroups.Manager
+	var placement *cgroups.Placement
+	if c.st.Cgroup != "" {
+		if cg, err = cgroups.Load(c.st.Cgroup); err != nil {
+			return nil, fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
+		}
+		p := cg.Placement()
+		placement = &p
+	}
 	ch, err := spawn(spawnOpts{
+		cgroup:     placement,
 		namespaces: nss,
 		stdio:      stdio(o.Stdio),
 		preserve:   o.PreserveFDs,
@@ -124,12 +134,8 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		cfg.SeccompState = seccomp.ProcessState(base.Linux.Seccomp, pid, *c.hookState(rspec.StateRunning))
 	}
 	var place func() error
-	if c.st.Cgroup != "" {
+	if cg != nil {
 		place = func() error {
-			cg, err := cgroups.Load(c.st.Cgroup)
-			if err != nil {
-				return fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
-			}
 			if err := cg.Apply(pid); err != nil {
 				return fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
 			}

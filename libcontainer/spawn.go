@@ -13,6 +13,8 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/gorun/gorun/libcontainer/cgroups"
+	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/initmsg"
 	"github.com/gorun/gorun/libcontainer/initproc"
 	"github.com/gorun/gorun/libcontainer/nsenter"
@@ -49,6 +51,9 @@ type spawnOpts struct {
 	stdio      [3]*os.File
 	preserve   int        // fds 3..3+preserve-1 of this process go along
 	extra      []*os.File // after the preserved fds and the sync socket
+	// cgroup, when set, is where the child is born (cgroup2) or moves
+	// itself in nsenter (v1), if it can: see selfPlaceable.
+	cgroup *cgroups.Placement
 }
 
 // child is a started, not yet configured init or exec process.
@@ -57,6 +62,8 @@ type child struct {
 	cmd  *exec.Cmd
 	conn *initmsg.Conn
 	sock *os.File
+	// placed: the child is in its cgroup already (spawnOpts.cgroup).
+	placed bool
 }
 
 // spawn re-execs gorun's sealed binary as the child, in the namespaces
@@ -100,6 +107,22 @@ func spawn(o spawnOpts) (*child, error) {
 			Cloneflags: cflags,
 		},
 	}
+	placed := false
+	if p := o.cgroup; p != nil && selfPlaceable(p, o.namespaces, joins) {
+		if len(p.Tasks) > 0 {
+			cmd.Env = append(cmd.Env, nsenter.CgroupTasksEnv+"="+strings.Join(p.Tasks, "\n"))
+		}
+		if p.Dir != "" {
+			fd, err := unix.Open(p.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				parentSock.Close()
+				return nil, &errs.Error{Field: "linux.cgroupsPath", Value: p.Dir, Err: err}
+			}
+			defer unix.Close(fd)
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+		}
+		placed = true
+	}
 	helperMaps := cflags&unix.CLONE_NEWUSER != 0 && needsIDMapHelpers(o.uidMap, o.gidMap)
 	if helperMaps {
 		// newuidmap/newgidmap write the maps once the child exists; it
@@ -123,7 +146,7 @@ func spawn(o spawnOpts) (*child, error) {
 		parentSock.Close()
 		return nil, err
 	}
-	ch := &child{cmd: cmd, conn: initmsg.NewConn(parentSock), sock: parentSock, pid: cmd.Process.Pid}
+	ch := &child{cmd: cmd, conn: initmsg.NewConn(parentSock), sock: parentSock, pid: cmd.Process.Pid, placed: placed}
 	if helperMaps {
 		if err := writeIDMaps(ch.pid, o.uidMap, o.gidMap); err != nil {
 			ch.kill()
@@ -149,6 +172,34 @@ func spawn(o spawnOpts) (*child, error) {
 		ch.pid = m.Pid
 	}
 	return ch, nil
+}
+
+// selfPlaceable says whether the child can be placed in its cgroup by
+// cgroups.Placement. Not without root, where the cgroup may be one the
+// caller cannot write; not in a user namespace, whose root is not the
+// owner of the host's cgroup files; not when the parent joins a cgroup
+// namespace first, which limits the cgroups a process may move to. There
+// the parent moves the child with Apply.
+func selfPlaceable(p *cgroups.Placement, nss, joins []rspec.LinuxNamespace) bool {
+	if rootless() {
+		return false
+	}
+	for _, ns := range nss {
+		if ns.Type == rspec.UserNamespace {
+			return false
+		}
+	}
+	for _, ns := range joins {
+		if ns.Type == rspec.CgroupNamespace {
+			return false
+		}
+	}
+	for _, t := range p.Tasks {
+		if strings.Contains(t, "\n") {
+			return false
+		}
+	}
+	return true
 }
 
 // planJoins splits namespaces into clone flags for the new ones, the ones
@@ -229,16 +280,16 @@ func (c *child) kill() {
 	c.sock.Close()
 }
 
-// configure sends the child its config, then moves it into its cgroup with
-// place (nil: no cgroup) while it sets up, and tells it it is placed: the
-// child waits for that before anything that needs its cgroup. The first
-// move into a v1 cpuset cgroup after 10-30 ms without one waits ~9 ms for
-// an RCU grace period here; the child's start-up runs meanwhile.
+// configure sends the child its config, then, unless it was placed as it
+// started, moves it into its cgroup with place (nil: no cgroup) while it
+// sets up, and tells it it is placed: the child waits for that before
+// anything that needs its cgroup. Such a move can wait ~10 ms for an RCU
+// grace period (see cgroups.Placement); the child's start-up runs meanwhile.
 func (c *child) configure(cfg *initmsg.InitConfig, place func() error) error {
 	if err := c.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
 		return fmt.Errorf("send config to the child: %w", err)
 	}
-	if place != nil {
+	if place != nil && !c.placed {
 		if err := place(); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -105,6 +106,20 @@ func (m *v1) Apply(pid int) error {
 		return writeFile(filepath.Join(m.unified, "cgroup.procs"), strconv.Itoa(pid))
 	}
 	return nil
+}
+
+func (m *v1) Placement() Placement {
+	p := Placement{Dir: m.unified}
+	seen := make(map[string]bool, len(m.dirs))
+	for _, d := range m.dirs {
+		// Co-mounted controllers (cpu,cpuacct) share a directory.
+		if !seen[d] {
+			seen[d] = true
+			p.Tasks = append(p.Tasks, filepath.Join(d, "tasks"))
+		}
+	}
+	sort.Strings(p.Tasks)
+	return p
 }
 
 // dirOf is the directory a setting is written in.

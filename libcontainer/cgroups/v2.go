@@ -88,6 +88,8 @@ func (m *v2) Apply(pid int) error {
 	return writeFile(filepath.Join(m.dir, "cgroup.procs"), strconv.Itoa(pid))
 }
 
+func (m *v2) Placement() Placement { return Placement{Dir: m.dir} }
+
 func (m *v2) Set(r *rspec.LinuxResources) error {
 	ss, err := v2Settings(r)
 	if err != nil {

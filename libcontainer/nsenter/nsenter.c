@@ -8,8 +8,10 @@
 // applies to children, so after joining one the process forks: the parent
 // reports the child's pid to gorun on the sync fd ({"type":"forked","pid":N})
 // and exits, the child goes on into the Go runtime inside the namespace.
-// Errors go to gorun as an initmsg "error" message on the sync fd
-// (_GORUN_SYNC), then the process exits.
+// Before any of that it moves itself into its v1 cgroups when the parent
+// names them (_GORUN_CGROUP_TASKS, see join_cgroup). Errors go to gorun as
+// an initmsg "error" message on the sync fd (_GORUN_SYNC), then the process
+// exits.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -50,20 +52,54 @@ static void say(const char *msg, int n)
 	}
 }
 
-static void nsenter_fail(const char *type, const char *path, const char *what, int err)
+static void fail(const char *op, const char *field, const char *value, const char *what, int err)
 {
 	char msg[1024];
 	int n;
 
-	/* Paths come from gorun's own state: refuse quotes rather than escape. */
-	if (strchr(path, '"') || strchr(path, '\\'))
-		path = "(path)";
+	/* Values come from gorun's own state: refuse quotes rather than escape. */
+	if (strchr(value, '"') || strchr(value, '\\'))
+		value = "(path)";
 	n = snprintf(msg, sizeof(msg),
-		     "{\"type\":\"error\",\"error\":{\"op\":\"join namespaces\",\"field\":\"linux.namespaces[%s].path\",\"value\":\"%s\",\"msg\":\"%s: %s\"}}\n",
-		     type, path, what, strerror(err));
+		     "{\"type\":\"error\",\"error\":{\"op\":\"%s\",\"field\":\"%s\",\"value\":\"%s\",\"msg\":\"%s: %s\"}}\n",
+		     op, field, value, what, strerror(err));
 	if (n > 0)
 		say(msg, n);
 	_exit(1);
+}
+
+static void nsenter_fail(const char *type, const char *path, const char *what, int err)
+{
+	char field[64];
+
+	snprintf(field, sizeof(field), "linux.namespaces[%s].path", type);
+	fail("join namespaces", field, path, what, err);
+}
+
+/*
+ * _GORUN_CGROUP_TASKS="FILE\nFILE...": the v1 "tasks" files of the cgroup
+ * the process belongs in. Writing "0" into one moves the calling thread,
+ * which, while the process has only this one thread, is the whole process;
+ * unlike a pid written into cgroup.procs it does not take the kernel's
+ * global threadgroup lock, whose first use after an idle spell waits for an
+ * RCU grace period (~10 ms). The Go runtime's threads start later, inside.
+ */
+static void join_cgroup(const char *list)
+{
+	char buf[8192], *tok, *save = NULL;
+
+	if (strlen(list) >= sizeof(buf))
+		fail("join cgroup", "linux.cgroupsPath", "(too long)", "cgroup paths", ENAMETOOLONG);
+	strcpy(buf, list);
+	for (tok = strtok_r(buf, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
+		int fd = open(tok, O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			fail("join cgroup", "linux.cgroupsPath", tok, "open", errno);
+		if (write(fd, "0", 1) != 1)
+			fail("join cgroup", "linux.cgroupsPath", tok, "move into the cgroup", errno);
+		close(fd);
+	}
 }
 
 /*
@@ -101,7 +137,7 @@ static void wait_for_maps(void)
 
 __attribute__((constructor)) static void gorun_nsenter(void)
 {
-	const char *spec = getenv("_GORUN_NSENTER");
+	const char *spec = getenv("_GORUN_NSENTER"), *tasks;
 	char buf[4096], *tok, *save = NULL;
 	const char *types[16], *paths[16];
 	int fds[16], flags[16], n = 0, i, k;
@@ -110,6 +146,10 @@ __attribute__((constructor)) static void gorun_nsenter(void)
 	 * container may open /proc/PID/exe of it (CVE-2019-5736). */
 	if (getenv("_GORUN_SYNC"))
 		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if ((tasks = getenv("_GORUN_CGROUP_TASKS")) != NULL) {
+		join_cgroup(tasks);
+		unsetenv("_GORUN_CGROUP_TASKS");
+	}
 	if (getenv("_GORUN_WAIT_MAPS"))
 		wait_for_maps();
 	if (!spec || !*spec)

@@ -1,5 +1,6 @@
 // Package nsenter joins user and mount namespaces in gorun's re-exec'd child
-// before the Go runtime starts (see nsenter.c). Import it for its side
+// before the Go runtime starts, and moves it into its v1 cgroups while it
+// still has one thread (see nsenter.c). Import it for its side
 // effect from package main.
 package nsenter
 
@@ -10,3 +11,7 @@ import "C"
 // join, in order: "user=PATH,mnt=PATH,...,pid=PATH". After a pid namespace
 // the child forks and reports the new pid with an initmsg "forked" message.
 const Env = "_GORUN_NSENTER"
+
+// CgroupTasksEnv lists, one per line, the v1 "tasks" files the child writes
+// "0" into before anything else.
+const CgroupTasksEnv = "_GORUN_CGROUP_TASKS"
