@@ -44,6 +44,10 @@ var execCommand = &cli.Command{
 		if err != nil {
 			return err
 		}
+		var sigs *forwarder
+		if !ctx.Bool("detach") {
+			sigs = catchForwarded()
+		}
 		spec, err := c.Spec()
 		if err != nil {
 			return err
@@ -79,14 +83,13 @@ var execCommand = &cli.Command{
 		if ctx.Bool("detach") {
 			return nil
 		}
-		sigs := notifyForwarded()
 		if tty != nil {
 			if err := tty.attach(); err != nil {
 				return err
 			}
 			defer tty.restore()
 		}
-		go forwardSignals(sigs, proc.Pid, tty)
+		sigs.forward(proc.Pid, tty)
 		ws, err := proc.Wait()
 		if err != nil {
 			return err
