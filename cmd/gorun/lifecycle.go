@@ -64,7 +64,10 @@ func loadBundle(dir string) (string, *rspec.Spec, error) {
 	return bundle, s, nil
 }
 
-func create(ctx *cli.Context, console *os.File) (*libcontainer.Container, error) {
+// create makes the container the command line names. console, if set, is
+// given the checked config and returns the terminal's end for the
+// container (nil for none).
+func create(ctx *cli.Context, console func(*rspec.Spec) (*os.File, error)) (*libcontainer.Container, error) {
 	id, err := containerID(ctx)
 	if err != nil {
 		return nil, err
@@ -75,6 +78,12 @@ func create(ctx *cli.Context, console *os.File) (*libcontainer.Container, error)
 	}
 	if n := ctx.Int("preserve-fds"); n < 0 {
 		return nil, errs.Field("--preserve-fds", ctx.String("preserve-fds"), "give a count of 0 or more", "negative")
+	}
+	var term *os.File
+	if console != nil {
+		if term, err = console(s); err != nil {
+			return nil, err
+		}
 	}
 	if name := ctx.String("pod"); name != "" {
 		// The config is amended in memory; the pod stays locked (shared)
@@ -91,7 +100,7 @@ func create(ctx *cli.Context, console *os.File) (*libcontainer.Container, error)
 		Bundle:        bundle,
 		Spec:          s,
 		ConsoleSocket: ctx.String("console-socket"),
-		Console:       console,
+		Console:       term,
 		PidFile:       ctx.String("pid-file"),
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),

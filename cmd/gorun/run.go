@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/signal"
 
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 
@@ -18,16 +19,18 @@ var runCommand = &cli.Command{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container has started"},
 	}, createFlags...),
 	Action: func(ctx *cli.Context) error {
+		// In the foreground without a console socket, gorun proxies the
+		// container's terminal, if its config asks for one.
 		var tty *ttyProxy
-		if !ctx.Bool("detach") && ctx.String("console-socket") == "" {
-			var err error
-			if tty, err = newTTYProxyIfNeeded(ctx.String("bundle")); err != nil {
-				return err
+		console := func(s *rspec.Spec) (*os.File, error) {
+			if ctx.Bool("detach") || ctx.String("console-socket") != "" || s.Process == nil || !s.Process.Terminal {
+				return nil, nil
 			}
-		}
-		var console *os.File
-		if tty != nil {
-			console = tty.childEnd
+			var err error
+			if tty, err = newTTYProxy(); err != nil {
+				return nil, err
+			}
+			return tty.childEnd, nil
 		}
 		var sigs *forwarder
 		if !ctx.Bool("detach") {

@@ -1,14 +1,11 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 
-	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
 )
@@ -23,22 +20,6 @@ type ttyProxy struct {
 	master   *os.File
 	oldState *term.State
 	copied   sync.WaitGroup
-}
-
-// newTTYProxyIfNeeded reads process.terminal from the bundle and returns a
-// proxy when it is set.
-func newTTYProxyIfNeeded(bundle string) (*ttyProxy, error) {
-	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
-	if err != nil {
-		return nil, nil // create reports it
-	}
-	var s struct {
-		Process *rspec.Process `json:"process"`
-	}
-	if json.Unmarshal(data, &s) != nil || s.Process == nil || !s.Process.Terminal {
-		return nil, nil
-	}
-	return newTTYProxy()
 }
 
 func newTTYProxy() (*ttyProxy, error) {
