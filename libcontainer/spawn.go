@@ -39,7 +39,6 @@ var setnsFlags = map[rspec.LinuxNamespaceType]int{
 	rspec.NetworkNamespace: unix.CLONE_NEWNET,
 	rspec.IPCNamespace:     unix.CLONE_NEWIPC,
 	rspec.UTSNamespace:     unix.CLONE_NEWUTS,
-	rspec.CgroupNamespace:  unix.CLONE_NEWCGROUP,
 	rspec.TimeNamespace:    unix.CLONE_NEWTIME,
 }
 
@@ -204,8 +203,8 @@ func selfPlaceable(p *cgroups.Placement, nss, joins []rspec.LinuxNamespace) bool
 
 // planJoins splits namespaces into clone flags for the new ones, the ones
 // this process joins on a thread before forking, and the ones the child
-// joins in nsenter before its Go runtime starts. User and mount namespaces
-// are always joined by nsenter. Without root, every namespace is: only
+// joins in nsenter before its Go runtime starts. User, mount and cgroup
+// namespaces are always joined by nsenter. Without root, every namespace is: only
 // after joining the container's user namespace may the process join the
 // namespaces it owns. A pid namespace joined by nsenter makes it fork.
 func planJoins(nss []rspec.LinuxNamespace, rootless bool) (cflags uintptr, joins []rspec.LinuxNamespace, nsenterPaths []string, forks bool) {
@@ -217,7 +216,10 @@ func planJoins(nss []rspec.LinuxNamespace, rootless bool) (cflags uintptr, joins
 			cflags |= cloneFlags[ns.Type]
 		case ns.Type == rspec.UserNamespace:
 			user = append(user, entry)
-		case ns.Type == rspec.MountNamespace:
+		case ns.Type == rspec.MountNamespace, ns.Type == rspec.CgroupNamespace:
+			// A cgroup namespace is joined after the child moved itself
+			// into its cgroup (see cgroups.Placement): from the parent's
+			// thread it would limit where the child may move.
 			rest = append(rest, entry)
 		case !rootless:
 			joins = append(joins, ns)
