@@ -112,13 +112,15 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		}
 	}()
 	pid := ch.pid
-	spec := *base
-	spec.Process = o.Process
 	cfg := &initmsg.InitConfig{
-		ID:          c.st.ID,
-		Bundle:      c.st.Bundle,
-		Rootfs:      c.st.Rootfs,
-		Spec:        withoutSeccomp(&spec),
+		ID:     c.st.ID,
+		Bundle: c.st.Bundle,
+		Rootfs: c.st.Rootfs,
+		// The exec'd process needs its process only: the rest of the
+		// config (mounts, masked paths, the seccomp profile, which the
+		// child gets compiled) is the init's, and decoding it cost the
+		// child ~0.5 ms.
+		Spec:        &rspec.Spec{Version: base.Version, Process: o.Process},
 		Pid:         pid,
 		Cgroup:      c.st.Cgroup,
 		Exec:        true,
