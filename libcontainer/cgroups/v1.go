@@ -3,8 +3,10 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,17 +296,18 @@ func signalPids(m Manager, sig unix.Signal) error {
 }
 
 func (m *v1) Destroy() error {
-	if m.c != nil {
-		if err := m.c.Delete(); err != nil && !errors.Is(err, cgroup1.ErrCgroupDeleted) {
-			return err
+	var first error
+	seen := make(map[string]bool, len(m.dirs)+1)
+	for _, d := range append(slices.Collect(maps.Values(m.dirs)), m.unified) {
+		if d == "" || seen[d] {
+			continue
+		}
+		seen[d] = true
+		if err := removeCgroupDir(d); err != nil && first == nil {
+			first = err
 		}
 	}
-	if m.unified != "" {
-		if err := unix.Rmdir(m.unified); err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("remove %s: %w", m.unified, err)
-		}
-	}
-	return nil
+	return first
 }
 
 func (m *v1) Stats() (*Stats, error) {

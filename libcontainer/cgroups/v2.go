@@ -143,13 +143,11 @@ func exists(p string) bool {
 	return err == nil
 }
 
-func (m *v2) Destroy() error {
-	err := m.m.Delete()
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	return err
-}
+func (m *v2) Destroy() error { return removeV2Dir(m.dir) }
+
+// removeV2Dir is removeCgroupDir; the tests on a fake cgroupfs, made of
+// plain directories and files, which rmdir cannot remove, replace it.
+var removeV2Dir = removeCgroupDir
 
 func (m *v2) Stats() (*Stats, error) {
 	mt, err := m.m.Stat()

@@ -27,6 +27,8 @@ var v2Files = []string{
 // it on mkdir.
 func fakeV2(t *testing.T, p string) string {
 	t.Helper()
+	removeV2Dir = os.RemoveAll
+	t.Cleanup(func() { removeV2Dir = removeCgroupDir })
 	mount := t.TempDir()
 	fakeDir(t, mount, "cgroup.controllers", "cgroup.subtree_control")
 	fakeDir(t, filepath.Join(mount, DefaultParent), "cgroup.controllers", "cgroup.subtree_control", "cgroup.procs")
