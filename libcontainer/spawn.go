@@ -106,21 +106,14 @@ func spawn(o spawnOpts) (*child, error) {
 			Cloneflags: cflags,
 		},
 	}
-	placed := false
-	if p := o.cgroup; p != nil && selfPlaceable(p, o.namespaces, joins) {
-		if len(p.Tasks) > 0 {
-			cmd.Env = append(cmd.Env, nsenter.CgroupTasksEnv+"="+strings.Join(p.Tasks, "\n"))
+	placed := o.cgroup != nil && selfPlaceable(o.cgroup, o.namespaces)
+	if placed {
+		done, err := startInCgroup(cmd, o.cgroup)
+		if err != nil {
+			parentSock.Close()
+			return nil, err
 		}
-		if p.Dir != "" {
-			fd, err := unix.Open(p.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				parentSock.Close()
-				return nil, &errs.Error{Field: "linux.cgroupsPath", Value: p.Dir, Err: err}
-			}
-			defer unix.Close(fd)
-			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
-		}
-		placed = true
+		defer done()
 	}
 	helperMaps := cflags&unix.CLONE_NEWUSER != 0 && needsIDMapHelpers(o.uidMap, o.gidMap)
 	if helperMaps {
@@ -175,21 +168,16 @@ func spawn(o spawnOpts) (*child, error) {
 
 // selfPlaceable says whether the child can be placed in its cgroup by
 // cgroups.Placement. Not without root, where the cgroup may be one the
-// caller cannot write; not in a user namespace, whose root is not the
-// owner of the host's cgroup files; not when the parent joins a cgroup
-// namespace first, which limits the cgroups a process may move to. There
-// the parent moves the child with Apply.
-func selfPlaceable(p *cgroups.Placement, nss, joins []rspec.LinuxNamespace) bool {
+// caller cannot write, nor in a user namespace, whose root is not the owner
+// of the host's cgroup files: there the parent moves the child with Apply.
+// (A cgroup namespace, which would limit where the child may move, is
+// joined in nsenter after the move.)
+func selfPlaceable(p *cgroups.Placement, nss []rspec.LinuxNamespace) bool {
 	if rootless() {
 		return false
 	}
 	for _, ns := range nss {
 		if ns.Type == rspec.UserNamespace {
-			return false
-		}
-	}
-	for _, ns := range joins {
-		if ns.Type == rspec.CgroupNamespace {
 			return false
 		}
 	}
@@ -201,12 +189,30 @@ func selfPlaceable(p *cgroups.Placement, nss, joins []rspec.LinuxNamespace) bool
 	return true
 }
 
+// startInCgroup makes cmd start in cgroup p: born in its cgroup2 directory
+// (CLONE_INTO_CGROUP), moving itself into the v1 ones in nsenter. done
+// closes what the start needed.
+func startInCgroup(cmd *exec.Cmd, p *cgroups.Placement) (done func(), err error) {
+	if len(p.Tasks) > 0 {
+		cmd.Env = append(cmd.Env, nsenter.CgroupTasksEnv+"="+strings.Join(p.Tasks, "\n"))
+	}
+	if p.Dir == "" {
+		return func() {}, nil
+	}
+	fd, err := unix.Open(p.Dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &errs.Error{Field: "linux.cgroupsPath", Value: p.Dir, Err: err}
+	}
+	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	return func() { unix.Close(fd) }, nil
+}
+
 // planJoins splits namespaces into clone flags for the new ones, the ones
 // this process joins on a thread before forking, and the ones the child
 // joins in nsenter before its Go runtime starts. User, mount and cgroup
-// namespaces are always joined by nsenter. Without root, every namespace is: only
-// after joining the container's user namespace may the process join the
-// namespaces it owns. A pid namespace joined by nsenter makes it fork.
+// namespaces are always joined by nsenter. Without root, every namespace
+// is: only after joining the container's user namespace may the process
+// join the namespaces it owns. A pid namespace joined by nsenter makes it fork.
 func planJoins(nss []rspec.LinuxNamespace, rootless bool) (cflags uintptr, joins []rspec.LinuxNamespace, nsenterPaths []string, forks bool) {
 	var user, rest, pid []string
 	for _, ns := range nss {
