@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	cg "github.com/containerd/cgroups/v3"
 )
 
 // TestRemoveCgroupDir removes a real cgroup with child cgroups, and refuses
@@ -60,5 +62,55 @@ func TestRemoveCgroupDir(t *testing.T) {
 	cmd.Wait()
 	if err := removeCgroupDir(top); err != nil {
 		t.Errorf("after the process exited: %v", err)
+	}
+}
+
+// TestPlacement: a new cgroup's placement names one existing tasks file per
+// v1 hierarchy (co-mounted controllers once) and, where there is one, its
+// cgroup2 directory.
+func TestPlacement(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make cgroups")
+	}
+	p := "/gorun-unit-placement-" + strconv.Itoa(os.Getpid())
+	m, err := New(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.Destroy()
+		RemoveEmptyParents(p)
+	})
+	pl := m.Placement()
+	h, err := detect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.unified != "" && pl.Dir != filepath.Join(h.unified, p) {
+		t.Errorf("Dir = %q, want %q", pl.Dir, filepath.Join(h.unified, p))
+	}
+	if h.mode == cg.Unified {
+		if len(pl.Tasks) != 0 {
+			t.Errorf("unified host: Tasks = %v, want none", pl.Tasks)
+		}
+		return
+	}
+	if len(pl.Tasks) == 0 {
+		t.Fatal("v1 host: no tasks files")
+	}
+	seen := map[string]bool{}
+	for _, f := range pl.Tasks {
+		if filepath.Base(f) != "tasks" || !strings.HasSuffix(filepath.Dir(f), p) {
+			t.Errorf("%s: not the tasks file of cgroup %s", f, p)
+		}
+		real, err := filepath.EvalSymlinks(filepath.Dir(f))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if seen[real] {
+			t.Errorf("%s: hierarchy listed twice", f)
+		}
+		seen[real] = true
 	}
 }
