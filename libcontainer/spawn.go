@@ -134,7 +134,17 @@ func spawn(o spawnOpts) (*child, error) {
 		// when its parent exits, so that it can be waited for.
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
-	if err := startIn(cmd, joins); err != nil {
+	err = startIn(cmd, joins)
+	if err != nil && cmd.SysProcAttr.UseCgroupFD && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)) {
+		// A kernel before 5.7 has no clone3(CLONE_INTO_CGROUP): start
+		// the child plainly, and the parent moves it (Apply).
+		retry := &exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr,
+			ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
+		retry.SysProcAttr.UseCgroupFD = false
+		cmd, placed = retry, false
+		err = startIn(cmd, joins)
+	}
+	if err != nil {
 		parentSock.Close()
 		return nil, err
 	}
