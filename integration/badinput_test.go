@@ -236,23 +236,11 @@ var badCases = []badCase{
 		b.Spec.Linux.Sysctl = map[string]string{"kernel.panic": "1"}
 	}), want: []string{`linux.sysctl "kernel.panic"`, "not namespaced"}},
 	{name: "sysctl_without_its_namespace", args: createWith(func(b *bundle.Bundle) {
-		var ns []specs.LinuxNamespace
-		for _, n := range b.Spec.Linux.Namespaces {
-			if n.Type != specs.NetworkNamespace {
-				ns = append(ns, n)
-			}
-		}
-		b.Spec.Linux.Namespaces = ns
+		dropNamespace(b.Spec, specs.NetworkNamespace)
 		b.Spec.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
 	}), want: []string{`linux.sysctl "net.ipv4.ip_forward"`, "network"}},
 	{name: "hostname_without_uts", args: createWith(func(b *bundle.Bundle) {
-		var ns []specs.LinuxNamespace
-		for _, n := range b.Spec.Linux.Namespaces {
-			if n.Type != specs.UTSNamespace {
-				ns = append(ns, n)
-			}
-		}
-		b.Spec.Linux.Namespaces = ns
+		dropNamespace(b.Spec, specs.UTSNamespace)
 	}), want: []string{`hostname "` + bundle.Hostname + `"`, "uts"}},
 	{name: "device_bad_type", args: createWith(func(b *bundle.Bundle) {
 		b.Spec.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/fuse", Type: "x", Major: 10, Minor: 229}}

@@ -400,3 +400,15 @@ func lines(s string) []string {
 	}
 	return out
 }
+
+// dropNamespace removes the namespaces of type typ from s: the container
+// shares the host's.
+func dropNamespace(s *specs.Spec, typ specs.LinuxNamespaceType) {
+	var keep []specs.LinuxNamespace
+	for _, ns := range s.Linux.Namespaces {
+		if ns.Type != typ {
+			keep = append(keep, ns)
+		}
+	}
+	s.Linux.Namespaces = keep
+}

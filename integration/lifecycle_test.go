@@ -50,13 +50,7 @@ func TestRunExitCode(t *testing.T) {
 func TestRunDeathBySignal(t *testing.T) {
 	root := setup(t)
 	b := sh(t, "kill -9 $$; echo survived")
-	var ns []specs.LinuxNamespace
-	for _, n := range b.Spec.Linux.Namespaces {
-		if n.Type != specs.PIDNamespace {
-			ns = append(ns, n)
-		}
-	}
-	b.Spec.Linux.Namespaces = ns
+	dropNamespace(b.Spec, specs.PIDNamespace)
 	writeBundle(t, b)
 	out, errOut, code := runContainer(t, root, b, containerID(t))
 	if code != 137 {

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"testing"
 
-	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"
 )
 
@@ -58,13 +58,7 @@ func TestStartWithoutClone3(t *testing.T) {
 	root := setup(t)
 	id := containerID(t)
 	b := sh(t, "cat /proc/self/cgroup")
-	var nss []rspec.LinuxNamespace
-	for _, ns := range b.Spec.Linux.Namespaces {
-		if ns.Type != rspec.CgroupNamespace {
-			nss = append(nss, ns)
-		}
-	}
-	b.Spec.Linux.Namespaces = nss
+	dropNamespace(b.Spec, specs.CgroupNamespace)
 	writeBundle(t, b)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), noClone3Env+"="+strings.Join([]string{binary(t), "--root", root, "run", "--bundle", b.Dir, id}, "\x1f"))

@@ -737,13 +737,7 @@ func intStrings(v []int) []string {
 // noPidNS drops the pid namespace: the container's processes then outlive
 // its init, which only the cgroup can find.
 func noPidNS(s *specs.Spec) {
-	var keep []specs.LinuxNamespace
-	for _, ns := range s.Linux.Namespaces {
-		if ns.Type != specs.PIDNamespace {
-			keep = append(keep, ns)
-		}
-	}
-	s.Linux.Namespaces = keep
+	dropNamespace(s, specs.PIDNamespace)
 }
 
 // TestResourceKillAll: kill --all signals every process of the cgroup,

@@ -607,13 +607,7 @@ func TestSecurityCVE_2023_25809_CgroupfsReadonly(t *testing.T) {
 	for _, userns := range []bool{false, true} {
 		t.Run(fmt.Sprintf("userns=%v", userns), func(t *testing.T) {
 			b := sh(t, `for d in /sys/fs/cgroup /sys/fs/cgroup/*/; do mkdir "$d/gorun-escape" 2>&1; done; echo done`)
-			var ns []specs.LinuxNamespace
-			for _, n := range b.Spec.Linux.Namespaces {
-				if n.Type != specs.CgroupNamespace {
-					ns = append(ns, n)
-				}
-			}
-			b.Spec.Linux.Namespaces = ns
+			dropNamespace(b.Spec, specs.CgroupNamespace)
 			if userns {
 				userNamespace(t, b.Spec)
 			}

@@ -87,13 +87,7 @@ func TestSignalWinch(t *testing.T) {
 // actions apply to its init and its orphans go to gorun run, the subreaper.
 func withoutPidNS(t *testing.T, b *bundle.Bundle) {
 	t.Helper()
-	var ns []specs.LinuxNamespace
-	for _, n := range b.Spec.Linux.Namespaces {
-		if n.Type != specs.PIDNamespace {
-			ns = append(ns, n)
-		}
-	}
-	b.Spec.Linux.Namespaces = ns
+	dropNamespace(b.Spec, specs.PIDNamespace)
 	writeBundle(t, b)
 }
 
