@@ -92,3 +92,4 @@ bench-smoke: deps build
 
 clean:
 	rm -f $(BIN)
+	rm -rf $(MUSL)
