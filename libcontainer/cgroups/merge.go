@@ -1,6 +1,10 @@
 package cgroups
 
-import rspec "github.com/opencontainers/runtime-spec/specs-go"
+import (
+	"maps"
+
+	rspec "github.com/opencontainers/runtime-spec/specs-go"
+)
 
 // Merge returns cur with every field that upd sets replaced (gorun update
 // and containerd's `update --resources -` send only what changes). Devices
@@ -16,23 +20,15 @@ func Merge(cur, upd *rspec.LinuxResources) *rspec.LinuxResources {
 			m = *cur.Memory
 		}
 		u := upd.Memory
-		setI64(&m.Limit, u.Limit)
-		setI64(&m.Reservation, u.Reservation)
-		setI64(&m.Swap, u.Swap)
-		setI64(&m.Kernel, u.Kernel)
-		setI64(&m.KernelTCP, u.KernelTCP)
-		if u.Swappiness != nil {
-			m.Swappiness = u.Swappiness
-		}
-		if u.DisableOOMKiller != nil {
-			m.DisableOOMKiller = u.DisableOOMKiller
-		}
-		if u.UseHierarchy != nil {
-			m.UseHierarchy = u.UseHierarchy
-		}
-		if u.CheckBeforeUpdate != nil {
-			m.CheckBeforeUpdate = u.CheckBeforeUpdate
-		}
+		setIfGiven(&m.Limit, u.Limit)
+		setIfGiven(&m.Reservation, u.Reservation)
+		setIfGiven(&m.Swap, u.Swap)
+		setIfGiven(&m.Kernel, u.Kernel)
+		setIfGiven(&m.KernelTCP, u.KernelTCP)
+		setIfGiven(&m.Swappiness, u.Swappiness)
+		setIfGiven(&m.DisableOOMKiller, u.DisableOOMKiller)
+		setIfGiven(&m.UseHierarchy, u.UseHierarchy)
+		setIfGiven(&m.CheckBeforeUpdate, u.CheckBeforeUpdate)
 		out.Memory = &m
 	}
 	if upd.CPU != nil {
@@ -41,60 +37,41 @@ func Merge(cur, upd *rspec.LinuxResources) *rspec.LinuxResources {
 			c = *cur.CPU
 		}
 		u := upd.CPU
-		if u.Shares != nil {
-			c.Shares = u.Shares
-		}
-		setI64(&c.Quota, u.Quota)
-		if u.Burst != nil {
-			c.Burst = u.Burst
-		}
-		if u.Period != nil {
-			c.Period = u.Period
-		}
-		setI64(&c.RealtimeRuntime, u.RealtimeRuntime)
-		if u.RealtimePeriod != nil {
-			c.RealtimePeriod = u.RealtimePeriod
-		}
+		setIfGiven(&c.Shares, u.Shares)
+		setIfGiven(&c.Quota, u.Quota)
+		setIfGiven(&c.Burst, u.Burst)
+		setIfGiven(&c.Period, u.Period)
+		setIfGiven(&c.RealtimeRuntime, u.RealtimeRuntime)
+		setIfGiven(&c.RealtimePeriod, u.RealtimePeriod)
 		if u.Cpus != "" {
 			c.Cpus = u.Cpus
 		}
 		if u.Mems != "" {
 			c.Mems = u.Mems
 		}
-		if u.Idle != nil {
-			c.Idle = u.Idle
-		}
+		setIfGiven(&c.Idle, u.Idle)
 		out.CPU = &c
 	}
-	if upd.Pids != nil {
-		out.Pids = upd.Pids
-	}
-	if upd.BlockIO != nil {
-		out.BlockIO = upd.BlockIO
-	}
+	setIfGiven(&out.Pids, upd.Pids)
+	setIfGiven(&out.BlockIO, upd.BlockIO)
 	if upd.HugepageLimits != nil {
 		out.HugepageLimits = upd.HugepageLimits
 	}
-	if upd.Network != nil {
-		out.Network = upd.Network
-	}
+	setIfGiven(&out.Network, upd.Network)
 	if upd.Rdma != nil {
 		out.Rdma = upd.Rdma
 	}
 	if len(upd.Unified) > 0 {
 		u := make(map[string]string, len(cur.Unified)+len(upd.Unified))
-		for k, v := range cur.Unified {
-			u[k] = v
-		}
-		for k, v := range upd.Unified {
-			u[k] = v
-		}
+		maps.Copy(u, cur.Unified)
+		maps.Copy(u, upd.Unified)
 		out.Unified = u
 	}
 	return &out
 }
 
-func setI64(dst **int64, v *int64) {
+// setIfGiven replaces *dst with v when the update gives v.
+func setIfGiven[T any](dst **T, v *T) {
 	if v != nil {
 		*dst = v
 	}
