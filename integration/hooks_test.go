@@ -38,15 +38,22 @@ func readHookLog(t *testing.T, path string) []hookLine {
 	return out
 }
 
-func TestHooks(t *testing.T) {
-	root := setup(t)
-	id := containerID(t)
-	logDir := hostDir(t)
-	hostLog := filepath.Join(logDir, "hooks.log")
-	script := filepath.Join(t.TempDir(), "hook.sh")
+// hookFiles makes a host directory for the hooks' log (logDir/hooks.log)
+// and writes hookScript to an executable file on the host.
+func hookFiles(t *testing.T) (logDir, hostLog, script string) {
+	t.Helper()
+	logDir = hostDir(t)
+	script = filepath.Join(t.TempDir(), "hook.sh")
 	if err := os.WriteFile(script, []byte(hookScript), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	return logDir, filepath.Join(logDir, "hooks.log"), script
+}
+
+func TestHooks(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	logDir, hostLog, script := hookFiles(t)
 	b := sh(t, "echo started; exec sleep 100")
 	// startContainer runs in the container after pivot_root: its script is
 	// in the rootfs and it logs through a bind mount. It takes a while, so
@@ -133,12 +140,7 @@ func checkHooks(t *testing.T, when string, got, want []hookLine) {
 func TestFailingPrestartHook(t *testing.T) {
 	root := setup(t)
 	id := containerID(t)
-	logDir := hostDir(t)
-	hostLog := filepath.Join(logDir, "hooks.log")
-	script := filepath.Join(t.TempDir(), "hook.sh")
-	if err := os.WriteFile(script, []byte(hookScript), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	logDir, hostLog, script := hookFiles(t)
 	b := sh(t, "touch /hooklog/ran")
 	bindMount(b.Spec, logDir, "/hooklog")
 	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
