@@ -223,6 +223,13 @@ var badCases = []badCase{
 	{name: "duplicate_namespace", args: createWith(func(b *bundle.Bundle) {
 		b.Spec.Linux.Namespaces = append(b.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.PIDNamespace})
 	}), want: []string{`linux.namespaces[6].type "pid"`, "duplicate"}},
+	{name: "namespace_path_not_a_namespace", args: createWith(func(b *bundle.Bundle) {
+		for i, ns := range b.Spec.Linux.Namespaces {
+			if ns.Type == specs.MountNamespace {
+				b.Spec.Linux.Namespaces[i].Path = "/etc/hostname"
+			}
+		}
+	}), want: []string{`linux.namespaces[mnt].path "/etc/hostname"`, "setns", "/proc/PID/ns/TYPE"}},
 	{name: "seccomp_bad_default_action", args: createWith(func(b *bundle.Bundle) {
 		b.Spec.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_BOGUS"}
 	}), want: []string{`linux.seccomp.defaultAction "SCMP_ACT_BOGUS"`, "unknown seccomp action"}},

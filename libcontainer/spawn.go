@@ -305,6 +305,11 @@ func (c *child) kill() {
 // grace period (see cgroups.Placement); the child's start-up runs meanwhile.
 func (c *child) configure(cfg *initmsg.InitConfig, place func() error) error {
 	if err := c.conn.Send(initmsg.Message{Type: initmsg.Config, Config: cfg}); err != nil {
+		// A child that failed in nsenter, before reading anything, said
+		// why before it exited.
+		if m, rerr := c.conn.Recv(); rerr == nil && m.Type == initmsg.Error {
+			return m.Err.AsError()
+		}
 		return fmt.Errorf("send config to the child: %w", err)
 	}
 	if place != nil && !c.placed {

@@ -52,28 +52,33 @@ static void say(const char *msg, int n)
 	}
 }
 
-static void fail(const char *op, const char *field, const char *value, const char *what, int err)
+#define CGROUP_HINT \
+	"the cgroup must exist on every hierarchy and be writable by gorun; check linux.cgroupsPath, or `gorun delete --force` a half-removed container"
+#define NS_HINT "the path must name a namespace of a running process (/proc/PID/ns/TYPE) or a bind mount of one"
+
+static void fail(const char *op, const char *field, const char *value, const char *what, int err, const char *hint)
 {
-	char msg[1024];
+	char msg[8192];
 	int n;
 
-	/* Values come from gorun's own state: refuse quotes rather than escape. */
-	if (strchr(value, '"') || strchr(value, '\\'))
+	/* Values come from gorun's own state: refuse quotes rather than escape;
+	 * a path too long for the message is left out. */
+	if (strchr(value, '"') || strchr(value, '\\') || strlen(value) > 4096)
 		value = "(path)";
 	n = snprintf(msg, sizeof(msg),
-		     "{\"type\":\"error\",\"error\":{\"op\":\"%s\",\"field\":\"%s\",\"value\":\"%s\",\"msg\":\"%s: %s\"}}\n",
-		     op, field, value, what, strerror(err));
+		     "{\"type\":\"error\",\"error\":{\"op\":\"%s\",\"field\":\"%s\",\"value\":\"%s\",\"msg\":\"%s: %s\",\"hint\":\"%s\"}}\n",
+		     op, field, value, what, strerror(err), hint);
 	if (n > 0)
 		say(msg, n);
 	_exit(1);
 }
 
-static void nsenter_fail(const char *type, const char *path, const char *what, int err)
+static void nsenter_fail(const char *type, const char *path, const char *what, int err, const char *hint)
 {
 	char field[64];
 
 	snprintf(field, sizeof(field), "linux.namespaces[%s].path", type);
-	fail("join namespaces", field, path, what, err);
+	fail("join namespaces", field, path, what, err, hint);
 }
 
 /*
@@ -89,15 +94,15 @@ static void join_cgroup(const char *list)
 	char buf[8192], *tok, *save = NULL;
 
 	if (strlen(list) >= sizeof(buf))
-		fail("join cgroup", "linux.cgroupsPath", "(too long)", "cgroup paths", ENAMETOOLONG);
+		fail("join cgroup", "linux.cgroupsPath", "(too long)", "cgroup paths", ENAMETOOLONG, CGROUP_HINT);
 	strcpy(buf, list);
 	for (tok = strtok_r(buf, "\n", &save); tok; tok = strtok_r(NULL, "\n", &save)) {
 		int fd = open(tok, O_WRONLY | O_CLOEXEC);
 
 		if (fd < 0)
-			fail("join cgroup", "linux.cgroupsPath", tok, "open", errno);
+			fail("join cgroup", "linux.cgroupsPath", tok, "open", errno, CGROUP_HINT);
 		if (write(fd, "0", 1) != 1)
-			fail("join cgroup", "linux.cgroupsPath", tok, "move into the cgroup", errno);
+			fail("join cgroup", "linux.cgroupsPath", tok, "move into the cgroup", errno, CGROUP_HINT);
 		close(fd);
 	}
 }
@@ -121,10 +126,10 @@ static void wait_for_maps(void)
 
 	unsetenv("_GORUN_WAIT_MAPS");
 	if (fd < 0 || read(fd, &c, 1) != 1 || c != 'M')
-		nsenter_fail("user", "", "wait for the uid and gid maps", EPROTO);
+		nsenter_fail("user", "", "wait for the uid and gid maps", EPROTO, "");
 	cl = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
 	if (cl < 0)
-		nsenter_fail("user", "/proc/self/cmdline", "read own arguments", errno);
+		nsenter_fail("user", "/proc/self/cmdline", "read own arguments", errno, "");
 	while (len < (ssize_t)sizeof(cmdline) - 1 && (r = read(cl, cmdline + len, sizeof(cmdline) - 1 - len)) > 0)
 		len += r;
 	close(cl);
@@ -132,7 +137,7 @@ static void wait_for_maps(void)
 		argv[n++] = cmdline + r;
 	argv[n] = NULL;
 	execve("/proc/self/exe", argv, environ);
-	nsenter_fail("user", "/proc/self/exe", "exec again once mapped", errno);
+	nsenter_fail("user", "/proc/self/exe", "exec again once mapped", errno, "");
 }
 
 __attribute__((constructor)) static void gorun_nsenter(void)
@@ -155,37 +160,37 @@ __attribute__((constructor)) static void gorun_nsenter(void)
 	if (!spec || !*spec)
 		return;
 	if (strlen(spec) >= sizeof(buf))
-		nsenter_fail("?", "(too long)", "namespace paths", ENAMETOOLONG);
+		nsenter_fail("?", "(too long)", "namespace paths", ENAMETOOLONG, "");
 	strcpy(buf, spec);
 	/* Open every namespace before joining any: after joining the mount
 	 * namespace, host paths are gone. */
 	for (tok = strtok_r(buf, ",", &save); tok && n < 16; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
 		if (!eq)
-			nsenter_fail("?", tok, "malformed namespace entry", EINVAL);
+			nsenter_fail("?", tok, "malformed namespace entry", EINVAL, "");
 		*eq = '\0';
 		for (k = 0; k < (int)(sizeof(kinds) / sizeof(kinds[0])); k++)
 			if (!strcmp(tok, kinds[k].type))
 				break;
 		if (k == (int)(sizeof(kinds) / sizeof(kinds[0])))
-			nsenter_fail(tok, eq + 1, "unknown namespace type", EINVAL);
+			nsenter_fail(tok, eq + 1, "unknown namespace type", EINVAL, "");
 		types[n] = kinds[k].type;
 		flags[n] = kinds[k].flag;
 		paths[n] = eq + 1;
 		fds[n] = open(eq + 1, O_RDONLY | O_CLOEXEC);
 		if (fds[n] < 0)
-			nsenter_fail(types[n], paths[n], "open namespace", errno);
+			nsenter_fail(types[n], paths[n], "open namespace", errno, NS_HINT);
 		n++;
 	}
 	for (i = 0; i < n; i++) {
 		if (setns(fds[i], flags[i]) < 0)
-			nsenter_fail(types[i], paths[i], "setns", errno);
+			nsenter_fail(types[i], paths[i], "setns", errno, NS_HINT);
 		close(fds[i]);
 		if (flags[i] == CLONE_NEWUSER) {
 			if (setresgid(0, 0, 0) < 0)
-				nsenter_fail(types[i], paths[i], "become gid 0 in the user namespace", errno);
+				nsenter_fail(types[i], paths[i], "become gid 0 in the user namespace", errno, "");
 			if (setresuid(0, 0, 0) < 0)
-				nsenter_fail(types[i], paths[i], "become uid 0 in the user namespace", errno);
+				nsenter_fail(types[i], paths[i], "become uid 0 in the user namespace", errno, "");
 		}
 	}
 	unsetenv("_GORUN_NSENTER");
@@ -196,7 +201,7 @@ __attribute__((constructor)) static void gorun_nsenter(void)
 			int len;
 
 			if (child < 0)
-				nsenter_fail("pid", "", "fork into the pid namespace", errno);
+				nsenter_fail("pid", "", "fork into the pid namespace", errno, "");
 			if (child == 0)
 				return;
 			len = snprintf(msg, sizeof(msg), "{\"type\":\"forked\",\"pid\":%d}\n", (int)child);
