@@ -140,11 +140,24 @@ func usageError(ctx *cli.Context, err error, _ bool) error {
 	return fmt.Errorf("%v (`%s --help` lists the options)", err, name)
 }
 
+// setUsageError sets usageError on c and every command below it, once
+// each: urfave/cli adds its shared help command below the commands it runs,
+// so in a process that runs the app more than once (the fuzz test) the
+// command tree can loop.
 func setUsageError(c *cli.Command) {
-	c.OnUsageError = usageError
-	for _, sub := range c.Subcommands {
-		setUsageError(sub)
+	seen := map[*cli.Command]bool{}
+	var walk func(*cli.Command)
+	walk = func(c *cli.Command) {
+		if seen[c] {
+			return
+		}
+		seen[c] = true
+		c.OnUsageError = usageError
+		for _, sub := range c.Subcommands {
+			walk(sub)
+		}
 	}
+	walk(c)
 }
 
 // defaultRoot is the state root without --root: $XDG_RUNTIME_DIR/gorun for
