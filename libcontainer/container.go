@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/smallfile"
 	"github.com/gorun/gorun/libcontainer/state"
 )
 
@@ -245,7 +246,7 @@ func frozen(cgroup string) bool {
 		filepath.Join("/sys/fs/cgroup/freezer", cgroup, "freezer.state"),
 		filepath.Join("/sys/fs/cgroup", cgroup, "cgroup.freeze"),
 	} {
-		b, err := os.ReadFile(p)
+		b, err := smallfile.Read(p)
 		if err == nil {
 			s := string(b)
 			return s == "FROZEN\n" || s == "FREEZING\n" || s == "1\n"

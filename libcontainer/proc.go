@@ -9,28 +9,48 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gorun/gorun/libcontainer/smallfile"
 )
 
 // procStat reads a process's state letter and start time (clock ticks since
 // boot) from /proc/PID/stat.
 func procStat(pid int) (state byte, start uint64, err error) {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	data, err := smallfile.Read("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0, 0, err
 	}
-	// The command name may hold spaces and parens: fields start after the
-	// last ')'.
+	state, start, ok := parseStat(data)
+	if !ok {
+		return 0, 0, fmt.Errorf("parse /proc/%d/stat: %q", pid, data)
+	}
+	return state, start, nil
+}
+
+// parseStat takes field 3 (state) and field 22 (start time) of a
+// /proc/PID/stat line. The command name (field 2) may hold spaces and
+// parens: the fields that follow start after the last ')'. `gorun list`
+// parses one line per container, so this walks the spaces instead of
+// splitting the line.
+func parseStat(data []byte) (state byte, start uint64, ok bool) {
 	i := bytes.LastIndexByte(data, ')')
 	if i < 0 || i+2 >= len(data) {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+		return 0, 0, false
 	}
-	fields := bytes.Fields(data[i+2:])
-	// fields[0] is field 3 (state); start time is field 22.
-	if len(fields) < 20 {
-		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	fields := data[i+2:]
+	state = fields[0]
+	for n := 3; n < 22; n++ {
+		sp := bytes.IndexByte(fields, ' ')
+		if sp < 0 {
+			return 0, 0, false
+		}
+		fields = fields[sp+1:]
 	}
-	start, err = strconv.ParseUint(string(fields[19]), 10, 64)
-	return fields[0][0], start, err
+	if sp := bytes.IndexAny(fields, " \n"); sp >= 0 {
+		fields = fields[:sp]
+	}
+	start, err := strconv.ParseUint(string(fields), 10, 64)
+	return state, start, err == nil
 }
 
 // alive reports whether pid is still the process that started at start and

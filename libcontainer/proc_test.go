@@ -26,3 +26,27 @@ func TestProcStatSelf(t *testing.T) {
 		t.Error("impossible pid alive")
 	}
 }
+
+func TestParseStat(t *testing.T) {
+	// Fields 3..22 after the name; start time (22) is 4242.
+	tail := "S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 4242 23 24\n"
+	for _, tc := range []struct {
+		line  string
+		state byte
+		start uint64
+		ok    bool
+	}{
+		{"7 (sleep) " + tail, 'S', 4242, true},
+		{"7 (a) b (c) d) " + tail, 'S', 4242, true},
+		{"7 (x) Z 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 99\n", 'Z', 99, true},
+		{"7 (x) S 1 2 3", 0, 0, false},
+		{"7 (x)", 0, 0, false},
+		{"no parens at all", 0, 0, false},
+		{"7 (x) S 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 -1 2", 0, 0, false},
+	} {
+		st, start, ok := parseStat([]byte(tc.line))
+		if ok != tc.ok || (ok && (st != tc.state || start != tc.start)) {
+			t.Errorf("parseStat(%q) = %c, %d, %v; want %c, %d, %v", tc.line, st, start, ok, tc.state, tc.start, tc.ok)
+		}
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/smallfile"
 )
 
 const (
@@ -93,7 +94,7 @@ func (s Store) Lock(id string) (*Lock, error) {
 
 // Load reads the state of container id without locking it.
 func (s Store) Load(id string) (*State, error) {
-	data, err := os.ReadFile(filepath.Join(s.Dir(id), stateFile))
+	data, err := smallfile.Read(filepath.Join(s.Dir(id), stateFile))
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			if _, derr := os.Stat(s.Dir(id)); derr == nil {
