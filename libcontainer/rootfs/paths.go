@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
@@ -19,7 +18,7 @@ func openInNewRoot(p string) (*os.File, error) {
 		return nil, err
 	}
 	defer root.Close()
-	return pathrs.OpenatInRoot(root, p)
+	return resolveInRoot(root, p)
 }
 
 // MaskPaths hides linux.maskedPaths: a file gets /dev/null bound over it, a

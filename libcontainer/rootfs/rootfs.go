@@ -1,8 +1,9 @@
 // Package rootfs builds a container's filesystem view inside its new mount
 // namespace: the config's mounts in order, /dev and its devices, pivot_root,
 // masked and read-only paths. Every path inside the rootfs is resolved
-// through a handle on the rootfs with github.com/cyphar/filepath-securejoin
-// (openat2 RESOLVE_IN_ROOT where the kernel has it), and mounts are made on
+// through a handle on the rootfs by openat2 RESOLVE_IN_ROOT (with
+// github.com/cyphar/filepath-securejoin's pathrs-lite where the kernel lacks
+// it, and to create missing directories: resolve.go), and mounts are made on
 // the resolved handle, never on a re-resolved string: a symlink in the image
 // cannot send a mount outside the rootfs.
 package rootfs
@@ -13,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -89,7 +89,7 @@ func Prepare(s *Setup) error {
 
 // openInRoot resolves p inside the rootfs and returns an O_PATH handle.
 func (s *Setup) openInRoot(p string) (*os.File, error) {
-	return pathrs.OpenatInRoot(s.root, p)
+	return resolveInRoot(s.root, p)
 }
 
 // procFd is the path by which a mount call reaches the object behind f.
@@ -98,7 +98,7 @@ func procFd(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) 
 // mkdirInRoot creates directory p (and its parents) inside the rootfs and
 // returns a handle on it.
 func (s *Setup) mkdirInRoot(p string) (*os.File, error) {
-	return pathrs.MkdirAllHandle(s.root, p, 0o755)
+	return mkdirAllInRoot(s.root, p)
 }
 
 // mkfileInRoot creates an empty file p inside the rootfs (if it is not
