@@ -50,6 +50,19 @@ func inode(t *testing.T, f *os.File) [2]uint64 {
 	return [2]uint64{st.Dev, st.Ino}
 }
 
+// checkHandle checks that f, got for p, is the rootfs's want, and closes it.
+func checkHandle(t *testing.T, p string, f *os.File, err error, dir, want string) {
+	t.Helper()
+	if err != nil {
+		t.Errorf("%s: %v", p, err)
+		return
+	}
+	defer f.Close()
+	if got, w := inode(t, f), inodeOf(t, filepath.Join(dir, want)); got != w {
+		t.Errorf("%s gave %v, want the rootfs's %s (%v)", p, got, want, w)
+	}
+}
+
 func inodeOf(t *testing.T, path string) [2]uint64 {
 	t.Helper()
 	var st unix.Stat_t
@@ -69,14 +82,7 @@ func TestResolveInRootStaysInside(t *testing.T) {
 		"/../../real/../": ".",
 	} {
 		f, err := resolveInRoot(root, p)
-		if err != nil {
-			t.Errorf("%s: %v", p, err)
-			continue
-		}
-		if got, w := inode(t, f), inodeOf(t, filepath.Join(dir, want)); got != w {
-			t.Errorf("%s resolved to %v, want the rootfs's %s (%v)", p, got, want, w)
-		}
-		f.Close()
+		checkHandle(t, p, f, err, dir, want)
 	}
 	if _, err := resolveInRoot(root, "/dangling"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("dangling link: %v, want not exist", err)
@@ -97,14 +103,7 @@ func TestMkdirAllInRoot(t *testing.T) {
 		"/inside/inner/x": "real/inner/x", //
 	} {
 		f, err := mkdirAllInRoot(root, p)
-		if err != nil {
-			t.Errorf("%s: %v", p, err)
-			continue
-		}
-		if got, w := inode(t, f), inodeOf(t, filepath.Join(dir, want)); got != w {
-			t.Errorf("%s made %v, want the rootfs's %s (%v)", p, got, want, w)
-		}
-		f.Close()
+		checkHandle(t, p, f, err, dir, want)
 	}
 	// Through a dangling link pathrs-lite refuses; either way nothing
 	// may appear on the host.
