@@ -30,8 +30,9 @@ type Container struct {
 	// proc is set when this process created the container (for `run`):
 	// it can wait for the init.
 	proc *os.Process
-	// spec is the container's config, read from the store when needed.
-	spec *rspec.Spec
+	// spec is the container's config, read from the store when needed;
+	// base is ExecBase's part of it.
+	spec, base *rspec.Spec
 }
 
 // ID returns the container's id.
@@ -50,6 +51,36 @@ func (c *Container) Spec() (*rspec.Spec, error) {
 		c.spec = s
 	}
 	return c.spec, nil
+}
+
+// ExecBase returns what exec takes from the container's config: its
+// version, its process (the defaults of an exec'd process) and its seccomp
+// profile; nothing else of the returned spec is set. Only those are
+// decoded: encoding/json builds its field tables (and encoders) for every
+// type reachable from what it decodes into, and for the whole runtime-spec
+// that cost each exec ~0.6 ms.
+func (c *Container) ExecBase() (*rspec.Spec, error) {
+	if c.spec != nil {
+		return c.spec, nil
+	}
+	if c.base != nil {
+		return c.base, nil
+	}
+	var part struct {
+		Version string         `json:"ociVersion"`
+		Process *rspec.Process `json:"process,omitempty"`
+		Linux   *struct {
+			Seccomp *rspec.LinuxSeccomp `json:"seccomp,omitempty"`
+		} `json:"linux,omitempty"`
+	}
+	if err := c.store.LoadSpecInto(c.st.ID, &part); err != nil {
+		return nil, err
+	}
+	c.base = &rspec.Spec{Version: part.Version, Process: part.Process, Linux: &rspec.Linux{}}
+	if part.Linux != nil {
+		c.base.Linux.Seccomp = part.Linux.Seccomp
+	}
+	return c.base, nil
 }
 
 // Load opens the container id under root.

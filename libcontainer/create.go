@@ -188,7 +188,6 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		ID:           o.ID,
 		Bundle:       o.Bundle,
 		Rootfs:       rootfs,
-		Spec:         withoutSeccomp(s),
 		Pid:          pid,
 		Cgroup:       cgPath,
 		NewCgroupNS:  hasNewNamespace(s, rspec.CgroupNamespace),
@@ -199,6 +198,9 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		ConsoleFD:    consoleFD,
 		IDMapped:     idmapped,
 		SeccompFD:    seccompFD,
+	}
+	if err := cfg.SetSpec(withoutSeccomp(s)); err != nil {
+		return nil, err
 	}
 	if cfg.Seccomp, err = filter(); err != nil {
 		return nil, err

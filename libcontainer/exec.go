@@ -75,7 +75,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		extra = append(extra, console)
 		consoleFD = 3 + o.PreserveFDs + 1
 	}
-	base, err := c.Spec()
+	base, err := c.ExecBase()
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +120,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		// config (mounts, masked paths, the seccomp profile, which the
 		// child gets compiled) is the init's, and decoding it cost the
 		// child ~0.5 ms.
-		Spec:        &rspec.Spec{Version: base.Version, Process: o.Process},
+		Process:     o.Process,
 		Pid:         pid,
 		Cgroup:      c.st.Cgroup,
 		Exec:        true,

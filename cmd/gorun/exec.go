@@ -48,7 +48,7 @@ var execCommand = &cli.Command{
 		if !ctx.Bool("detach") {
 			sigs = catchForwarded()
 		}
-		spec, err := c.Spec()
+		spec, err := c.ExecBase()
 		if err != nil {
 			return err
 		}

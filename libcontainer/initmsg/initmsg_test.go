@@ -17,18 +17,37 @@ func TestRoundTrip(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	pa, pb := NewConn(a), NewConn(b)
+	cfg := &InitConfig{ID: "c", FifoFD: 4, ConsoleFD: -1}
+	if err := cfg.SetSpec(&rspec.Spec{Hostname: "h"}); err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		pa.Send(Message{Type: Config, Config: &InitConfig{ID: "c", Spec: &rspec.Spec{Hostname: "h"}, FifoFD: 4, ConsoleFD: -1}})
+		pa.Send(Message{Type: Config, Config: cfg})
 		pa.Send(Message{Type: Error, Err: FromError(errs.Field("process.cwd", "x", "hint", "bad"))})
 	}()
 	m, err := pb.Expect(Config)
-	if err != nil || m.Config.ID != "c" || m.Config.Spec.Hostname != "h" || m.Config.FifoFD != 4 {
+	if err != nil || m.Config.ID != "c" || m.Config.FifoFD != 4 {
 		t.Fatalf("config: %+v %v", m, err)
+	}
+	if s, err := m.Config.DecodeSpec(); err != nil || s.Hostname != "h" {
+		t.Fatalf("config's spec: %+v %v", s, err)
 	}
 	_, err = pb.Expect(Ready)
 	var e *errs.Error
 	if !errors.As(err, &e) || e.Field != "process.cwd" || e.Value != "x" || e.Hint != "hint" {
 		t.Fatalf("error message: %v", err)
+	}
+}
+
+func TestDecodeSpecOfExec(t *testing.T) {
+	// An exec'd process gets its process alone.
+	cfg := &InitConfig{Exec: true, Process: &rspec.Process{Args: []string{"true"}}}
+	s, err := cfg.DecodeSpec()
+	if err != nil || s.Process == nil || s.Process.Args[0] != "true" || s.Linux != nil {
+		t.Fatalf("exec spec: %+v %v", s, err)
+	}
+	if _, err := (&InitConfig{Spec: []byte(`{"process":7}`)}).DecodeSpec(); err == nil {
+		t.Fatal("a malformed config decoded")
 	}
 }
 

@@ -37,8 +37,12 @@ func Main() {
 	sock := os.NewFile(uintptr(fd), "sync")
 	conn := initmsg.NewConn(sock)
 	m, err := conn.Expect(initmsg.Config)
+	var spec *rspec.Spec
 	if err == nil {
-		c := &child{conn: conn, sock: sock, cfg: m.Config, spec: m.Config.Spec}
+		spec, err = m.Config.DecodeSpec()
+	}
+	if err == nil {
+		c := &child{conn: conn, sock: sock, cfg: m.Config, spec: spec}
 		if c.cfg.Exec {
 			err = c.execProcess()
 		} else {

@@ -127,16 +127,26 @@ func (s Store) SaveSpec(id string, spec *rspec.Spec) error {
 
 // LoadSpec reads the container's recorded config.
 func (s Store) LoadSpec(id string) (*rspec.Spec, error) {
-	path := filepath.Join(s.Dir(id), configFile)
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, &errs.Error{Field: "container " + id, Value: path, Err: err, Hint: "remove the container with `gorun delete --force " + id + "`"}
-	}
 	var spec rspec.Spec
-	if err := json.Unmarshal(data, &spec); err != nil {
-		return nil, &errs.Error{Field: "container " + id, Value: path, Err: fmt.Errorf("corrupt: %v", err), Hint: "remove the container with `gorun delete --force " + id + "`"}
+	if err := s.LoadSpecInto(id, &spec); err != nil {
+		return nil, err
 	}
 	return &spec, nil
+}
+
+// LoadSpecInto decodes the container's recorded config into v, a struct
+// with the part of runtime-spec's Spec the caller needs (fields it lacks
+// are skipped).
+func (s Store) LoadSpecInto(id string, v any) error {
+	path := filepath.Join(s.Dir(id), configFile)
+	data, err := smallfile.Read(path)
+	if err != nil {
+		return &errs.Error{Field: "container " + id, Value: path, Err: err, Hint: "remove the container with `gorun delete --force " + id + "`"}
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return &errs.Error{Field: "container " + id, Value: path, Err: fmt.Errorf("corrupt: %v", err), Hint: "remove the container with `gorun delete --force " + id + "`"}
+	}
+	return nil
 }
 
 // writeJSON writes v as file name of container id through a temporary
