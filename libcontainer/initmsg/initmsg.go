@@ -196,15 +196,16 @@ func (c *InitConfig) SetSpec(s *rspec.Spec) error {
 	return nil
 }
 
-// DecodeSpec returns the config SetSpec put in c or, for an exec'd
-// process, a config holding only c.Process.
+// DecodeSpec returns the config SetSpec put in c, without the sections
+// the init does not read (initspec.go), or, for an exec'd process, a
+// config holding only c.Process.
 func (c *InitConfig) DecodeSpec() (*rspec.Spec, error) {
 	if len(c.Spec) == 0 {
 		return &rspec.Spec{Version: rspec.Version, Process: c.Process}, nil
 	}
-	var s rspec.Spec
+	var s initSpec
 	if err := json.Unmarshal(c.Spec, &s); err != nil {
 		return nil, fmt.Errorf("decode the config from gorun: %w", err)
 	}
-	return &s, nil
+	return s.spec(), nil
 }
