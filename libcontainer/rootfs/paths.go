@@ -12,13 +12,9 @@ import (
 
 // The functions here run after pivot_root: "/" is the container's root.
 
-func openInNewRoot(p string) (*os.File, error) {
-	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer root.Close()
-	return resolveInRoot(root, p)
+// openNewRoot returns a handle on "/", to resolve a list of paths in.
+func openNewRoot() (*os.File, error) {
+	return os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 }
 
 // MaskPaths hides linux.maskedPaths: a file gets /dev/null bound over it, a
@@ -32,8 +28,13 @@ func MaskPaths(paths []string) error {
 		return err
 	}
 	defer null.Close()
+	root, err := openNewRoot()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for i, p := range paths {
-		f, err := openInNewRoot(p)
+		f, err := resolveInRoot(root, p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
@@ -81,8 +82,16 @@ func verifiedDevNull() (*os.File, error) {
 // ReadonlyPaths makes each of linux.readonlyPaths a read-only bind of
 // itself.
 func ReadonlyPaths(paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	root, err := openNewRoot()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
 	for i, p := range paths {
-		f, err := openInNewRoot(p)
+		f, err := resolveInRoot(root, p)
 		if errors.Is(err, os.ErrNotExist) {
 			continue
 		}
