@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/nsenter"
 	"github.com/gorun/gorun/libcontainer/rootfs"
 )
 
@@ -50,7 +51,7 @@ func newUserNS(uidMap, gidMap []rspec.LinuxIDMapping) (*os.File, error) {
 			GidMappings: idMap(gidMap),
 		},
 	}
-	err = cmd.Start()
+	err = nsenter.WithCallerTimerSlack(cmd.Start)
 	r.Close()
 	if err != nil {
 		w.Close()

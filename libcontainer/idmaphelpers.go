@@ -11,6 +11,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/nsenter"
 )
 
 // needsIDMapHelpers reports whether the maps of a new user namespace must
@@ -91,7 +92,11 @@ func writeIDMaps(pid int, uidMap, gidMap []rspec.LinuxIDMapping) error {
 		for _, e := range m.maps {
 			args = append(args, strconv.Itoa(int(e.ContainerID)), strconv.Itoa(int(e.HostID)), strconv.Itoa(int(e.Size)))
 		}
-		out, err := exec.Command(path, args...).CombinedOutput()
+		var out []byte
+		err = nsenter.WithCallerTimerSlack(func() (err error) {
+			out, err = exec.Command(path, args...).CombinedOutput()
+			return err
+		})
 		if err != nil {
 			msg := strings.TrimSpace(string(out))
 			if msg == "" {

@@ -263,7 +263,7 @@ func idMap(m []rspec.LinuxIDMapping) []syscall.SysProcIDMap {
 // reusing it in namespaces that are not the host's.
 func startIn(cmd *exec.Cmd, joins []rspec.LinuxNamespace) error {
 	if len(joins) == 0 {
-		return cmd.Start()
+		return nsenter.WithCallerTimerSlack(cmd.Start)
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -281,7 +281,7 @@ func startIn(cmd *exec.Cmd, joins []rspec.LinuxNamespace) error {
 				return
 			}
 		}
-		done <- cmd.Start()
+		done <- nsenter.WithCallerTimerSlack(cmd.Start)
 	}()
 	return <-done
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gorun/gorun/libcontainer/state"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,10 +13,14 @@ import (
 	"time"
 
 	"github.com/containernetworking/cni/libcni"
+	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/containernetworking/cni/pkg/version"
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/nsenter"
+	"github.com/gorun/gorun/libcontainer/state"
 )
 
 // DefaultConfig is gorun's default network: a bridge gorun0 with the pods
@@ -65,6 +68,26 @@ func pluginPath() []string {
 		return filepath.SplitList(p)
 	}
 	return []string{"/usr/lib/cni", "/opt/cni/bin", "/usr/libexec/cni"}
+}
+
+// pluginExec runs CNI plugins as libcni's default does, from a thread with
+// the timer slack gorun was started with (nsenter.WithCallerTimerSlack).
+type pluginExec struct{ invoke.DefaultExec }
+
+func (e *pluginExec) ExecPlugin(ctx context.Context, path string, stdin []byte, env []string) (out []byte, err error) {
+	err = nsenter.WithCallerTimerSlack(func() (err error) {
+		out, err = e.DefaultExec.ExecPlugin(ctx, path, stdin, env)
+		return err
+	})
+	return out, err
+}
+
+// newCNIConfig returns libcni's client with gorun's plugin path and exec.
+func newCNIConfig() *libcni.CNIConfig {
+	return libcni.NewCNIConfig(pluginPath(), &pluginExec{invoke.DefaultExec{
+		RawExec:       &invoke.RawExec{Stderr: os.Stderr},
+		PluginDecoder: version.PluginDecoder{},
+	}})
 }
 
 // loadNetwork resolves --network and --cni-config-dir into a CNI config
@@ -176,7 +199,7 @@ func readConfig(file string) (*libcni.NetworkConfigList, error) {
 // checkPlugins checks that every plugin of list is installed and accepts
 // the list's cniVersion, before anything is made.
 func checkPlugins(ctx context.Context, list *libcni.NetworkConfigList) error {
-	cfg := libcni.NewCNIConfig(pluginPath(), nil)
+	cfg := newCNIConfig()
 	for i, p := range list.Plugins {
 		field := fmt.Sprintf("network %s: plugins[%d].type", list.Name, i)
 		if _, err := findPlugin(p.Network.Type); err != nil {
@@ -265,7 +288,7 @@ func attach(p *Pod, list *libcni.NetworkConfigList) error {
 		return err
 	}
 	defer l.Unlock()
-	cfg := libcni.NewCNIConfig(pluginPath(), nil)
+	cfg := newCNIConfig()
 	lo, err := libcni.ConfListFromBytes(loopbackConfig)
 	if err != nil {
 		return err
@@ -336,7 +359,7 @@ func recordResult(n *Network, r *types100.Result, netns string) {
 func detach(p *Pod) error {
 	ctx, cancel := context.WithTimeout(context.Background(), cniTimeout)
 	defer cancel()
-	cfg := libcni.NewCNIConfig(pluginPath(), nil)
+	cfg := newCNIConfig()
 	var first error
 	var list *libcni.NetworkConfigList
 	if p.Network.Config != nil {

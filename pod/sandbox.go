@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/gorun/gorun/libcontainer/nsenter"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -168,7 +169,7 @@ func startHelper(o sandboxOpts, flags uintptr, hold bool) (*helper, error) {
 		ExtraFiles:  []*os.File{childSock},
 		SysProcAttr: &syscall.SysProcAttr{Cloneflags: flags, Setsid: true},
 	}
-	if err := cmd.Start(); err != nil {
+	if err := nsenter.WithCallerTimerSlack(cmd.Start); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("start the pod's namespace helper: %w", err)
 	}

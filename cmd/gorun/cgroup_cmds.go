@@ -10,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/nsenter"
 )
 
 var pauseCommand = &cli.Command{
@@ -71,7 +72,11 @@ var psCommand = &cli.Command{
 		if ctx.NArg() > 1 {
 			psArgs = ctx.Args().Slice()[1:]
 		}
-		out, err := exec.Command("ps", psArgs...).Output()
+		var out []byte
+		err = nsenter.WithCallerTimerSlack(func() (err error) {
+			out, err = exec.Command("ps", psArgs...).Output()
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("ps %s: %w", strings.Join(psArgs, " "), err)
 		}

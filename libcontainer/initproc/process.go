@@ -15,6 +15,7 @@ import (
 	"github.com/gorun/gorun/libcontainer/caps"
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/lsm"
+	"github.com/gorun/gorun/libcontainer/nsenter"
 	"github.com/gorun/gorun/libcontainer/seccomp"
 )
 
@@ -57,6 +58,10 @@ func (t *target) exec() error {
 // process drops CAP_SYS_ADMIN). It finds the program to run and returns it.
 // It runs in the container, after pivot_root.
 func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
+	// gorun runs with a raised timer slack; the process gets its caller's.
+	if err := nsenter.RestoreTimerSlack(); err != nil {
+		return nil, fmt.Errorf("restore the timer slack: %w", err)
+	}
 	for i, rl := range p.Rlimits {
 		res, ok := rlimitByName[rl.Type]
 		if !ok {
