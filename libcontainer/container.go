@@ -27,9 +27,9 @@ import (
 type Container struct {
 	store state.Store
 	st    *state.State
-	// proc is set when this process created the container (for `run`):
-	// it can wait for the init.
-	proc *os.Process
+	// initPid is set when this process created the container (for
+	// `run`): it can wait for the init.
+	initPid int
 	// spec is the container's config, read from the store when needed;
 	// base is ExecBase's part of it.
 	spec, base *rspec.Spec

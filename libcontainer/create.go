@@ -227,7 +227,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
-	c.proc, _ = os.FindProcess(pid)
+	c.initPid = pid
 	runtimeHooks := func() error {
 		if s.Hooks == nil {
 			return nil

@@ -95,7 +95,7 @@ func (c *Container) awaitFifo(path string) error {
 // it is their subreaper, would otherwise stay zombies until it exits. So
 // nothing else of this process may wait for a child while Wait runs.
 func (c *Container) Wait() (unix.WaitStatus, error) {
-	if c.proc == nil {
+	if c.initPid == 0 {
 		return 0, errors.New("not the parent of this container's init")
 	}
 	var ws unix.WaitStatus
@@ -106,7 +106,7 @@ func (c *Container) Wait() (unix.WaitStatus, error) {
 			continue
 		case err != nil:
 			return ws, err
-		case pid == c.proc.Pid:
+		case pid == c.initPid:
 			return ws, nil
 		}
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"strings"
 	"syscall"
@@ -57,10 +56,10 @@ type spawnOpts struct {
 
 // child is a started, not yet configured init or exec process.
 type child struct {
-	pid  int // the init or exec'd process (a grandchild when nsenter forked)
-	cmd  *exec.Cmd
-	conn *initmsg.Conn
-	sock *os.File
+	pid     int // the init or exec'd process (a grandchild when nsenter forked)
+	started int // the process spawn started (pid, unless nsenter forked)
+	conn    *initmsg.Conn
+	sock    *os.File
 	// placed: the child is in its cgroup already (spawnOpts.cgroup).
 	placed bool
 }
@@ -94,17 +93,12 @@ func spawn(o spawnOpts) (*child, error) {
 	if len(nsenterPaths) > 0 {
 		env = append(env, nsenter.Env+"="+strings.Join(nsenterPaths, ","))
 	}
-	cmd := &exec.Cmd{
-		Path:       fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
-		Args:       []string{"gorun", "init"},
-		Env:        env,
-		Stdin:      o.stdio[0],
-		Stdout:     o.stdio[1],
-		Stderr:     o.stdio[2],
-		ExtraFiles: files,
-		SysProcAttr: &syscall.SysProcAttr{
-			Cloneflags: cflags,
-		},
+	cmd := &command{
+		path:  fmt.Sprintf("/proc/self/fd/%d", self.Fd()),
+		args:  []string{"gorun", "init"},
+		env:   env,
+		files: append(o.stdio[:], files...),
+		sys:   &syscall.SysProcAttr{Cloneflags: cflags},
 	}
 	placed := o.cgroup != nil && selfPlaceable(o.cgroup, o.namespaces)
 	if placed {
@@ -119,15 +113,15 @@ func spawn(o spawnOpts) (*child, error) {
 	if helperMaps {
 		// newuidmap/newgidmap write the maps once the child exists; it
 		// waits for them in nsenter, then execs itself again.
-		cmd.Env = append(cmd.Env, "_GORUN_WAIT_MAPS=1")
+		cmd.env = append(cmd.env, "_GORUN_WAIT_MAPS=1")
 	} else if cflags&unix.CLONE_NEWUSER != 0 {
-		cmd.SysProcAttr.UidMappings = idMap(o.uidMap)
-		cmd.SysProcAttr.GidMappings = idMap(o.gidMap)
+		cmd.sys.UidMappings = idMap(o.uidMap)
+		cmd.sys.GidMappings = idMap(o.gidMap)
 		// Without root, the kernel takes a gid map only once setgroups is
 		// denied in the namespace.
 		privileged := os.Geteuid() == 0
-		cmd.SysProcAttr.GidMappingsEnableSetgroups = privileged
-		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !privileged}
+		cmd.sys.GidMappingsEnableSetgroups = privileged
+		cmd.sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !privileged}
 	}
 	if forks {
 		// The grandchild that nsenter forks is reparented to this process
@@ -135,20 +129,17 @@ func spawn(o spawnOpts) (*child, error) {
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
 	err = startIn(cmd, joins)
-	if err != nil && cmd.SysProcAttr.UseCgroupFD && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)) {
+	if err != nil && cmd.sys.UseCgroupFD && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)) {
 		// A kernel before 5.7 has no clone3(CLONE_INTO_CGROUP): start
 		// the child plainly, and the parent moves it (Apply).
-		retry := &exec.Cmd{Path: cmd.Path, Args: cmd.Args, Env: cmd.Env, Stdin: cmd.Stdin, Stdout: cmd.Stdout, Stderr: cmd.Stderr,
-			ExtraFiles: cmd.ExtraFiles, SysProcAttr: cmd.SysProcAttr}
-		retry.SysProcAttr.UseCgroupFD = false
-		cmd, placed = retry, false
+		cmd.sys.UseCgroupFD, placed = false, false
 		err = startIn(cmd, joins)
 	}
 	if err != nil {
 		parentSock.Close()
 		return nil, err
 	}
-	ch := &child{cmd: cmd, conn: initmsg.NewConn(parentSock), sock: parentSock, pid: cmd.Process.Pid, placed: placed}
+	ch := &child{started: cmd.pid, conn: initmsg.NewConn(parentSock), sock: parentSock, pid: cmd.pid, placed: placed}
 	if helperMaps {
 		if err := writeIDMaps(ch.pid, o.uidMap, o.gidMap); err != nil {
 			ch.kill()
@@ -161,7 +152,7 @@ func spawn(o spawnOpts) (*child, error) {
 	}
 	if forks {
 		m, err := ch.conn.Recv()
-		cmd.Wait()
+		reap(cmd.pid)
 		if err == nil && m.Type == initmsg.Error {
 			err = m.Err.AsError()
 		} else if err == nil && (m.Type != initmsg.Forked || m.Pid <= 0) {
@@ -202,9 +193,9 @@ func selfPlaceable(p *cgroups.Placement, nss []rspec.LinuxNamespace) bool {
 // startInCgroup makes cmd start in cgroup p: born in its cgroup2 directory
 // (CLONE_INTO_CGROUP), moving itself into the v1 ones in nsenter. done
 // closes what the start needed.
-func startInCgroup(cmd *exec.Cmd, p *cgroups.Placement) (done func(), err error) {
+func startInCgroup(cmd *command, p *cgroups.Placement) (done func(), err error) {
 	if len(p.Tasks) > 0 {
-		cmd.Env = append(cmd.Env, nsenter.CgroupTasksEnv+"="+strings.Join(p.Tasks, "\n"))
+		cmd.env = append(cmd.env, nsenter.CgroupTasksEnv+"="+strings.Join(p.Tasks, "\n"))
 	}
 	if p.Dir == "" {
 		return func() {}, nil
@@ -213,7 +204,7 @@ func startInCgroup(cmd *exec.Cmd, p *cgroups.Placement) (done func(), err error)
 	if err != nil {
 		return nil, &errs.Error{Field: "linux.cgroupsPath", Value: p.Dir, Err: err}
 	}
-	cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	cmd.sys.UseCgroupFD, cmd.sys.CgroupFD = true, fd
 	return func() { unix.Close(fd) }, nil
 }
 
@@ -261,9 +252,9 @@ func idMap(m []rspec.LinuxIDMapping) []syscall.SysProcIDMap {
 // startIn starts cmd after joining the namespaces joins on a thread of its
 // own. That thread is left locked, so the Go runtime ends it instead of
 // reusing it in namespaces that are not the host's.
-func startIn(cmd *exec.Cmd, joins []rspec.LinuxNamespace) error {
+func startIn(cmd *command, joins []rspec.LinuxNamespace) error {
 	if len(joins) == 0 {
-		return nsenter.WithCallerTimerSlack(cmd.Start)
+		return nsenter.WithCallerTimerSlack(cmd.start)
 	}
 	done := make(chan error, 1)
 	go func() {
@@ -281,20 +272,53 @@ func startIn(cmd *exec.Cmd, joins []rspec.LinuxNamespace) error {
 				return
 			}
 		}
-		done <- nsenter.WithCallerTimerSlack(cmd.Start)
+		done <- nsenter.WithCallerTimerSlack(cmd.start)
 	}()
 	return <-done
+}
+
+// command is a child to start with syscall.StartProcess. Not os/exec: on
+// its first start of a child, package os checks that pidfds work by
+// cloning a throwaway process (Go 1.23+), ~0.1 ms more for every create
+// and exec; gorun waits for its children with wait4 and needs no pidfd.
+type command struct {
+	path  string
+	args  []string
+	env   []string
+	files []*os.File // fd i of the child is files[i]
+	sys   *syscall.SysProcAttr
+	pid   int // once started
+}
+
+func (c *command) start() error {
+	fds := make([]uintptr, len(c.files))
+	for i, f := range c.files {
+		fds[i] = f.Fd()
+	}
+	pid, _, err := syscall.StartProcess(c.path, c.args, &syscall.ProcAttr{Env: c.env, Files: fds, Sys: c.sys})
+	runtime.KeepAlive(c.files)
+	if err != nil {
+		return &os.PathError{Op: "fork/exec", Path: c.path, Err: err}
+	}
+	c.pid = pid
+	return nil
+}
+
+// reap waits for the child pid to end.
+func reap(pid int) (unix.WaitStatus, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err != unix.EINTR {
+			return ws, err
+		}
+	}
 }
 
 // kill ends a child that failed, and reaps it.
 func (c *child) kill() {
 	unix.Kill(c.pid, unix.SIGKILL)
-	if c.pid == c.cmd.Process.Pid {
-		c.cmd.Wait()
-	} else {
-		var ws unix.WaitStatus
-		unix.Wait4(c.pid, &ws, 0, nil)
-	}
+	reap(c.pid)
 	c.sock.Close()
 }
 
@@ -354,12 +378,17 @@ func (c *child) recvReady(runHooks func() error) (int, error) {
 }
 
 func (c *child) diedEarly() error {
-	if c.pid != c.cmd.Process.Pid {
+	if c.pid != c.started {
 		return errors.New("container process exited before it was ready")
 	}
-	err := c.cmd.Wait()
-	if err == nil {
-		return errors.New("container init exited before it was ready")
+	ws, err := reap(c.pid)
+	switch {
+	case err != nil:
+		return fmt.Errorf("container init died before it was ready: %v", err)
+	case ws.Signaled():
+		return fmt.Errorf("container init died before it was ready: signal: %v", ws.Signal())
+	case ws.ExitStatus() != 0:
+		return fmt.Errorf("container init died before it was ready: exit status %d", ws.ExitStatus())
 	}
-	return fmt.Errorf("container init died before it was ready: %v", err)
+	return errors.New("container init exited before it was ready")
 }
