@@ -94,12 +94,9 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	// Record the container before making anything of it on the host, so
 	// that `delete --force` can find the cgroup and any process even if
 	// this create is killed half way. With no init pid yet, its status is
-	// "creating" while this create holds the lock.
-	err = store.SaveSpec(o.ID, s)
-	if err == nil {
-		err = store.Save(c.st)
-	}
-	if err != nil {
+	// "creating" while this create holds the lock. (The config is recorded
+	// once the init has its own, see below.)
+	if err := store.Save(c.st); err != nil {
 		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
 	}
 	fault.Point("after-state")
@@ -221,6 +218,12 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	}
 	if err := ch.configure(cfg, place); err != nil {
 		return nil, err
+	}
+	// Recorded for exec and update while the init sets up, off the start
+	// path: encoding/json builds its encoders for all of runtime-spec on
+	// the first encode in this process.
+	if err := store.SaveSpec(o.ID, s); err != nil {
+		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
 	}
 	fault.Point("after-config")
 	_, start, err := procStat(pid)
