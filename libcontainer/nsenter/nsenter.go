@@ -1,7 +1,9 @@
 // Package nsenter joins user and mount namespaces in gorun's re-exec'd child
 // before the Go runtime starts, and moves it into its v1 cgroups while it
-// still has one thread (see nsenter.c). Import it for its side
-// effect from package main.
+// still has one thread (see nsenter.c). In every gorun process it also
+// raises the timer slack before the runtime's threads start; the programs
+// gorun starts get the caller's slack back (timerslack.go). Import it for
+// its side effect from package main.
 package nsenter
 
 // #cgo CFLAGS: -Wall -O2
