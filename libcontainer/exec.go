@@ -30,14 +30,7 @@ type Process struct {
 
 // Wait waits for the process and returns its wait status.
 func (p *Process) Wait() (unix.WaitStatus, error) {
-	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(p.Pid, &ws, 0, nil)
-		if err == unix.EINTR {
-			continue
-		}
-		return ws, err
-	}
+	return reap(p.Pid)
 }
 
 // execOrder is the order in which a process joins the container's
