@@ -22,7 +22,7 @@ import (
 // Syscall names this libseccomp does not know are skipped when the filter
 // is built, so the list names the syscalls of every architecture.
 func DefaultSeccomp() *rspec.LinuxSeccomp {
-	allowed := append([]string(nil), defaultSyscalls...)
+	allowed := defaultSyscalls()
 	if kernelAtLeast(4, 8) {
 		allowed = append(allowed, "ptrace", "process_vm_readv", "process_vm_writev")
 	}
@@ -101,94 +101,96 @@ func kernelAtLeast(major, minor int) bool {
 }
 
 // defaultSyscalls are allowed without conditions, grouped by what they are
-// for.
-var defaultSyscalls = concat(
-	// Files: reading, writing, descriptors.
-	[]string{
-		"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
-		"preadv2", "pwritev2", "open", "openat", "openat2", "creat", "close", "close_range",
-		"lseek", "_llseek", "dup", "dup2", "dup3", "pipe", "pipe2", "fcntl", "fcntl64",
-		"ioctl", "flock", "fsync", "fdatasync", "sync", "syncfs", "sync_file_range",
-		"sync_file_range2", "fallocate", "ftruncate", "ftruncate64", "truncate", "truncate64",
-		"sendfile", "sendfile64", "splice", "tee", "vmsplice", "copy_file_range", "readahead",
-		"fadvise64", "fadvise64_64", "arm_fadvise64_64", "memfd_create",
-	},
-	// Files: names and metadata.
-	[]string{
-		"stat", "stat64", "fstat", "fstat64", "lstat", "lstat64", "newfstatat", "fstatat64",
-		"statx", "statfs", "statfs64", "fstatfs", "fstatfs64", "access", "faccessat",
-		"faccessat2", "readlink", "readlinkat", "getdents", "getdents64", "getcwd", "chdir",
-		"fchdir", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "chown32", "fchown",
-		"fchown32", "fchownat", "lchown", "lchown32", "utime", "utimes", "utimensat",
-		"utimensat_time64", "futimesat", "umask", "mkdir", "mkdirat", "rmdir", "rename",
-		"renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "unlink", "unlinkat",
-		"mknod", "mknodat", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr",
-		"fsetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr",
-		"fremovexattr", "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
-	},
-	// Processes, threads, signals, credentials, scheduling.
-	[]string{
-		"execve", "execveat", "exit", "exit_group", "fork", "vfork", "wait4", "waitid", "waitpid",
-		"kill", "tkill", "tgkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigreturn",
-		"rt_sigpending", "rt_sigtimedwait", "rt_sigtimedwait_time64", "rt_sigqueueinfo",
-		"rt_tgsigqueueinfo", "rt_sigsuspend", "sigaltstack", "signalfd", "signalfd4", "pause",
-		"alarm", "getpid", "getppid", "gettid", "getpgid", "setpgid", "getpgrp", "getsid", "setsid",
-		"getuid", "getuid32", "geteuid", "geteuid32", "getgid", "getgid32", "getegid", "getegid32",
-		"getresuid", "getresuid32", "getresgid", "getresgid32", "getgroups", "getgroups32",
-		"setuid", "setuid32", "setgid", "setgid32", "setreuid", "setreuid32", "setregid",
-		"setregid32", "setresuid", "setresuid32", "setresgid", "setresgid32", "setgroups",
-		"setgroups32", "setfsuid", "setfsuid32", "setfsgid", "setfsgid32", "capget", "capset",
-		"prctl", "arch_prctl", "set_tid_address", "set_robust_list", "get_robust_list",
-		"futex", "futex_time64", "futex_waitv", "futex_wake", "futex_wait", "futex_requeue",
-		"rseq", "membarrier", "restart_syscall", "seccomp", "set_thread_area", "get_thread_area",
-		"modify_ldt", "set_tls", "sched_yield", "sched_getaffinity", "sched_setaffinity",
-		"sched_getparam", "sched_setparam", "sched_getscheduler", "sched_setscheduler",
-		"sched_get_priority_max", "sched_get_priority_min", "sched_rr_get_interval",
-		"sched_rr_get_interval_time64", "sched_getattr", "sched_setattr", "getpriority",
-		"setpriority", "ioprio_get", "ioprio_set", "getrlimit", "setrlimit", "prlimit64",
-		"ugetrlimit", "getrusage", "times", "uname", "sysinfo", "getcpu", "pidfd_open",
-		"pidfd_getfd", "pidfd_send_signal", "process_mrelease", "landlock_create_ruleset",
-		"landlock_add_rule", "landlock_restrict_self",
-	},
-	// Memory.
-	[]string{
-		"brk", "mmap", "mmap2", "munmap", "mremap", "mprotect", "pkey_alloc", "pkey_free",
-		"pkey_mprotect", "madvise", "process_madvise", "mlock", "mlock2", "munlock", "mlockall",
-		"munlockall", "mincore", "msync", "remap_file_pages", "map_shadow_stack", "mseal",
-		"cachestat",
-	},
-	// Time (reading it, sleeping, timers; setting the clocks is refused).
-	[]string{
-		"clock_gettime", "clock_gettime64", "clock_getres", "clock_getres_time64",
-		"clock_nanosleep", "clock_nanosleep_time64", "gettimeofday", "time", "nanosleep",
-		"getitimer", "setitimer", "timer_create", "timer_delete", "timer_getoverrun",
-		"timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64",
-		"timerfd_create", "timerfd_gettime", "timerfd_gettime64", "timerfd_settime",
-		"timerfd_settime64",
-	},
-	// Waiting on descriptors, events, asynchronous I/O (not io_uring).
-	[]string{
-		"select", "_newselect", "pselect6", "pselect6_time64", "poll", "ppoll", "ppoll_time64",
-		"epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
-		"eventfd", "eventfd2", "io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents",
-		"io_pgetevents", "io_pgetevents_time64", "getrandom",
-	},
-	// System V and POSIX IPC (namespaced).
-	[]string{
-		"shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop",
-		"semtimedop_time64", "semctl", "msgget", "msgsnd", "msgrcv", "msgctl", "ipc", "mq_open",
-		"mq_unlink", "mq_timedsend", "mq_timedsend_time64", "mq_timedreceive",
-		"mq_timedreceive_time64", "mq_notify", "mq_getsetattr",
-	},
-	// Sockets.
-	[]string{
-		"socket", "socketpair", "bind", "connect", "listen", "accept", "accept4", "getsockname",
-		"getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
-		"recvmmsg_time64", "shutdown", "setsockopt", "getsockopt", "socketcall", "send", "recv",
-	},
-	// Architecture helpers.
-	[]string{"breakpoint", "cacheflush", "riscv_flush_icache", "riscv_hwprobe"},
-)
+// for. A function, not a variable: only `gorun spec` needs the list.
+func defaultSyscalls() []string {
+	return concat(
+		// Files: reading, writing, descriptors.
+		[]string{
+			"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev",
+			"preadv2", "pwritev2", "open", "openat", "openat2", "creat", "close", "close_range",
+			"lseek", "_llseek", "dup", "dup2", "dup3", "pipe", "pipe2", "fcntl", "fcntl64",
+			"ioctl", "flock", "fsync", "fdatasync", "sync", "syncfs", "sync_file_range",
+			"sync_file_range2", "fallocate", "ftruncate", "ftruncate64", "truncate", "truncate64",
+			"sendfile", "sendfile64", "splice", "tee", "vmsplice", "copy_file_range", "readahead",
+			"fadvise64", "fadvise64_64", "arm_fadvise64_64", "memfd_create",
+		},
+		// Files: names and metadata.
+		[]string{
+			"stat", "stat64", "fstat", "fstat64", "lstat", "lstat64", "newfstatat", "fstatat64",
+			"statx", "statfs", "statfs64", "fstatfs", "fstatfs64", "access", "faccessat",
+			"faccessat2", "readlink", "readlinkat", "getdents", "getdents64", "getcwd", "chdir",
+			"fchdir", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "chown32", "fchown",
+			"fchown32", "fchownat", "lchown", "lchown32", "utime", "utimes", "utimensat",
+			"utimensat_time64", "futimesat", "umask", "mkdir", "mkdirat", "rmdir", "rename",
+			"renameat", "renameat2", "link", "linkat", "symlink", "symlinkat", "unlink", "unlinkat",
+			"mknod", "mknodat", "getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr",
+			"fsetxattr", "listxattr", "llistxattr", "flistxattr", "removexattr", "lremovexattr",
+			"fremovexattr", "inotify_init", "inotify_init1", "inotify_add_watch", "inotify_rm_watch",
+		},
+		// Processes, threads, signals, credentials, scheduling.
+		[]string{
+			"execve", "execveat", "exit", "exit_group", "fork", "vfork", "wait4", "waitid", "waitpid",
+			"kill", "tkill", "tgkill", "rt_sigaction", "rt_sigprocmask", "rt_sigreturn", "sigreturn",
+			"rt_sigpending", "rt_sigtimedwait", "rt_sigtimedwait_time64", "rt_sigqueueinfo",
+			"rt_tgsigqueueinfo", "rt_sigsuspend", "sigaltstack", "signalfd", "signalfd4", "pause",
+			"alarm", "getpid", "getppid", "gettid", "getpgid", "setpgid", "getpgrp", "getsid", "setsid",
+			"getuid", "getuid32", "geteuid", "geteuid32", "getgid", "getgid32", "getegid", "getegid32",
+			"getresuid", "getresuid32", "getresgid", "getresgid32", "getgroups", "getgroups32",
+			"setuid", "setuid32", "setgid", "setgid32", "setreuid", "setreuid32", "setregid",
+			"setregid32", "setresuid", "setresuid32", "setresgid", "setresgid32", "setgroups",
+			"setgroups32", "setfsuid", "setfsuid32", "setfsgid", "setfsgid32", "capget", "capset",
+			"prctl", "arch_prctl", "set_tid_address", "set_robust_list", "get_robust_list",
+			"futex", "futex_time64", "futex_waitv", "futex_wake", "futex_wait", "futex_requeue",
+			"rseq", "membarrier", "restart_syscall", "seccomp", "set_thread_area", "get_thread_area",
+			"modify_ldt", "set_tls", "sched_yield", "sched_getaffinity", "sched_setaffinity",
+			"sched_getparam", "sched_setparam", "sched_getscheduler", "sched_setscheduler",
+			"sched_get_priority_max", "sched_get_priority_min", "sched_rr_get_interval",
+			"sched_rr_get_interval_time64", "sched_getattr", "sched_setattr", "getpriority",
+			"setpriority", "ioprio_get", "ioprio_set", "getrlimit", "setrlimit", "prlimit64",
+			"ugetrlimit", "getrusage", "times", "uname", "sysinfo", "getcpu", "pidfd_open",
+			"pidfd_getfd", "pidfd_send_signal", "process_mrelease", "landlock_create_ruleset",
+			"landlock_add_rule", "landlock_restrict_self",
+		},
+		// Memory.
+		[]string{
+			"brk", "mmap", "mmap2", "munmap", "mremap", "mprotect", "pkey_alloc", "pkey_free",
+			"pkey_mprotect", "madvise", "process_madvise", "mlock", "mlock2", "munlock", "mlockall",
+			"munlockall", "mincore", "msync", "remap_file_pages", "map_shadow_stack", "mseal",
+			"cachestat",
+		},
+		// Time (reading it, sleeping, timers; setting the clocks is refused).
+		[]string{
+			"clock_gettime", "clock_gettime64", "clock_getres", "clock_getres_time64",
+			"clock_nanosleep", "clock_nanosleep_time64", "gettimeofday", "time", "nanosleep",
+			"getitimer", "setitimer", "timer_create", "timer_delete", "timer_getoverrun",
+			"timer_gettime", "timer_gettime64", "timer_settime", "timer_settime64",
+			"timerfd_create", "timerfd_gettime", "timerfd_gettime64", "timerfd_settime",
+			"timerfd_settime64",
+		},
+		// Waiting on descriptors, events, asynchronous I/O (not io_uring).
+		[]string{
+			"select", "_newselect", "pselect6", "pselect6_time64", "poll", "ppoll", "ppoll_time64",
+			"epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait", "epoll_pwait", "epoll_pwait2",
+			"eventfd", "eventfd2", "io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents",
+			"io_pgetevents", "io_pgetevents_time64", "getrandom",
+		},
+		// System V and POSIX IPC (namespaced).
+		[]string{
+			"shmget", "shmat", "shmdt", "shmctl", "semget", "semop", "semtimedop",
+			"semtimedop_time64", "semctl", "msgget", "msgsnd", "msgrcv", "msgctl", "ipc", "mq_open",
+			"mq_unlink", "mq_timedsend", "mq_timedsend_time64", "mq_timedreceive",
+			"mq_timedreceive_time64", "mq_notify", "mq_getsetattr",
+		},
+		// Sockets.
+		[]string{
+			"socket", "socketpair", "bind", "connect", "listen", "accept", "accept4", "getsockname",
+			"getpeername", "sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+			"recvmmsg_time64", "shutdown", "setsockopt", "getsockopt", "socketcall", "send", "recv",
+		},
+		// Architecture helpers.
+		[]string{"breakpoint", "cacheflush", "riscv_flush_icache", "riscv_hwprobe"},
+	)
+}
 
 func concat(lists ...[]string) []string {
 	var out []string

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -156,11 +157,12 @@ func blockIO(b *rspec.LinuxBlockIO) error {
 	return nil
 }
 
-var pageSize = regexp.MustCompile(`^[1-9][0-9]*[KMGTP]B$`)
+// pageSize is compiled on first use, not in every gorun process's init.
+var pageSize = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[1-9][0-9]*[KMGTP]B$`) })
 
 func hugepages(h []rspec.LinuxHugepageLimit) error {
 	for i, l := range h {
-		if !pageSize.MatchString(l.Pagesize) {
+		if !pageSize().MatchString(l.Pagesize) {
 			return errs.Field(fmt.Sprintf("%s.hugepageLimits[%d].pageSize", res, i), l.Pagesize,
 				`write the page size like "2MB" or "1GB"`, "malformed page size")
 		}

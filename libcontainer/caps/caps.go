@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/capability"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -14,17 +15,19 @@ import (
 	"github.com/gorun/gorun/libcontainer/errs"
 )
 
-var byName = func() map[string]capability.Cap {
+// byName is built on first use: every gorun process runs the package's
+// init, few of them look a capability up.
+var byName = sync.OnceValue(func() map[string]capability.Cap {
 	m := make(map[string]capability.Cap)
 	for _, c := range capability.ListKnown() {
 		m["CAP_"+strings.ToUpper(c.String())] = c
 	}
 	return m
-}()
+})
 
 // Lookup returns the capability named like "CAP_CHOWN".
 func Lookup(name string) (capability.Cap, bool) {
-	c, ok := byName[name]
+	c, ok := byName()[name]
 	return c, ok
 }
 
@@ -101,8 +104,8 @@ func (s *Set) Apply() error {
 
 // Names lists every capability name gorun knows, sorted.
 func Names() []string {
-	out := make([]string, 0, len(byName))
-	for n := range byName {
+	out := make([]string, 0, len(byName()))
+	for n := range byName() {
 		out = append(out, n)
 	}
 	sort.Strings(out)
