@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -298,17 +299,49 @@ func TestSeccompWithoutNoNewPrivileges(t *testing.T) {
 }
 
 // TestSeccompExec: a process started by `gorun exec` gets the container's
-// filter too.
+// filter too: through the compiled program the state names (with
+// --process, exec reads no config, shown here by a config it could not
+// parse), and, once the cache lost that program, compiled again from the
+// container's config.
 func TestSeccompExec(t *testing.T) {
 	root := setup(t)
 	id := containerID(t)
 	b := seccompBundle(t, `exec sleep 100`, allowAll(mkdirRule(specs.ActErrno, uintPtr(uint(unix.ECHRNG)))))
 	create(t, root, b, id)
 	mustGorun(t, root, "start", id)
-	out, errOut, code := gorun(t, root, "exec", id, "mkdir", "/tmp/x")
-	if code != 1 || !strings.Contains(errOut, echrng) {
-		t.Errorf("exec mkdir: exit %d, stdout %q, stderr %q", code, out, errOut)
+	execMkdir := func(step string, args ...string) {
+		t.Helper()
+		out, errOut, code := gorun(t, root, append([]string{"exec"}, args...)...)
+		if code != 1 || !strings.Contains(errOut, echrng) {
+			t.Errorf("%s: exec mkdir: exit %d, stdout %q, stderr %q; want mkdir refused with %q", step, code, out, errOut, echrng)
+		}
 	}
+	execMkdir("cached program", id, "mkdir", "/tmp/x")
+
+	config := filepath.Join(root, id, "config.json")
+	good, err := os.ReadFile(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(specs.Process{Args: []string{"mkdir", "/tmp/y"}, Cwd: "/", Env: []string{"PATH=/bin"}})
+	pf := filepath.Join(t.TempDir(), "process.json")
+	os.WriteFile(pf, data, 0o644)
+	execMkdir("--process, config unreadable", "--process", pf, id)
+	if err := os.WriteFile(config, good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	cached, _ := filepath.Glob(filepath.Join(root, "@cache", "seccomp", "*.json"))
+	if len(cached) == 0 {
+		t.Fatal("no compiled program in the seccomp cache")
+	}
+	for _, f := range cached {
+		os.Remove(f)
+	}
+	execMkdir("program not cached", id, "mkdir", "/tmp/z")
 }
 
 // TestSeccompNotify: SCMP_ACT_NOTIFY rules send the notify fd, with the

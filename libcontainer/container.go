@@ -30,9 +30,8 @@ type Container struct {
 	// initPid is set when this process created the container (for
 	// `run`): it can wait for the init.
 	initPid int
-	// spec is the container's config, read from the store when needed;
-	// base is ExecBase's part of it.
-	spec, base *rspec.Spec
+	// spec is the container's config, read from the store when needed.
+	spec *rspec.Spec
 }
 
 // ID returns the container's id.
@@ -53,34 +52,45 @@ func (c *Container) Spec() (*rspec.Spec, error) {
 	return c.spec, nil
 }
 
-// ExecBase returns what exec takes from the container's config: its
-// version, its process (the defaults of an exec'd process) and its seccomp
-// profile; nothing else of the returned spec is set. Only those are
-// decoded: encoding/json builds its field tables (and encoders) for every
-// type reachable from what it decodes into, and for the whole runtime-spec
-// that cost each exec ~0.6 ms.
-func (c *Container) ExecBase() (*rspec.Spec, error) {
+// BaseProcess returns the process of the container's config: the defaults
+// of a process `gorun exec` starts from its command line. Only that part of
+// the config is decoded: encoding/json builds its field tables (and
+// encoders) for every type reachable from what it decodes into, and for
+// the whole runtime-spec that cost each exec ~0.6 ms.
+func (c *Container) BaseProcess() (*rspec.Process, error) {
 	if c.spec != nil {
-		return c.spec, nil
-	}
-	if c.base != nil {
-		return c.base, nil
+		return c.spec.Process, nil
 	}
 	var part struct {
-		Version string         `json:"ociVersion"`
 		Process *rspec.Process `json:"process,omitempty"`
-		Linux   *struct {
-			Seccomp *rspec.LinuxSeccomp `json:"seccomp,omitempty"`
-		} `json:"linux,omitempty"`
 	}
 	if err := c.store.LoadSpecInto(c.st.ID, &part); err != nil {
 		return nil, err
 	}
-	c.base = &rspec.Spec{Version: part.Version, Process: part.Process, Linux: &rspec.Linux{}}
-	if part.Linux != nil {
-		c.base.Linux.Seccomp = part.Linux.Seccomp
+	if part.Process == nil {
+		return nil, errs.Field("process", "", "give the process with --process", "the container's config has no process")
 	}
-	return c.base, nil
+	return part.Process, nil
+}
+
+// seccompProfile returns the config's linux.seccomp, decoding nothing else
+// of it (see BaseProcess).
+func (c *Container) seccompProfile() (*rspec.LinuxSeccomp, error) {
+	if c.spec != nil {
+		if c.spec.Linux == nil {
+			return nil, nil
+		}
+		return c.spec.Linux.Seccomp, nil
+	}
+	var part struct {
+		Linux *struct {
+			Seccomp *rspec.LinuxSeccomp `json:"seccomp,omitempty"`
+		} `json:"linux,omitempty"`
+	}
+	if err := c.store.LoadSpecInto(c.st.ID, &part); err != nil || part.Linux == nil {
+		return nil, err
+	}
+	return part.Linux.Seccomp, nil
 }
 
 // Load opens the container id under root.

@@ -49,7 +49,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err := checkOwnMaps(s); err != nil {
 		return nil, err
 	}
-	filter := compileSeccomp(o.Root, s.Linux.Seccomp)
+	filter, execSeccomp := compileSeccomp(o.Root, s.Linux.Seccomp)
 	store := state.Store{Root: o.Root}
 	lock, err := store.Create(o.ID)
 	if err != nil {
@@ -90,6 +90,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		Cgroup:      cgPath,
 		Annotations: s.Annotations,
 		Hooks:       s.Hooks,
+		ExecSeccomp: execSeccomp,
 	}, spec: s}
 	// Record the container before making anything of it on the host, so
 	// that `delete --force` can find the cgroup and any process even if
@@ -141,7 +142,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		extra = append(extra, console)
 		consoleFD = 3 + o.PreserveFDs + 2
 	}
-	agent, seccompFD, err := dialSeccompAgent(s, o.PreserveFDs, &extra)
+	agent, seccompFD, err := dialSeccompAgent(s.Linux.Seccomp, o.PreserveFDs, &extra)
 	if err != nil {
 		return nil, err
 	}
@@ -162,13 +163,12 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		extra = append(extra, t)
 	}
 
-	var placement *cgroups.Placement
 	if cg != nil {
 		p := cg.Placement()
-		placement = &p
+		c.st.CgroupPlacement = &p
 	}
 	ch, err = spawn(spawnOpts{
-		cgroup:     placement,
+		cgroup:     c.st.CgroupPlacement,
 		namespaces: s.Linux.Namespaces,
 		uidMap:     s.Linux.UIDMappings,
 		gidMap:     s.Linux.GIDMappings,
@@ -336,11 +336,11 @@ func namespacePaths(s *rspec.Spec, pid int) map[rspec.LinuxNamespaceType]string 
 // connection (the caller closes it once the child is started) and the fd
 // number the child finds it at (0 for none). The child sends the notify fd
 // on it after loading the filter.
-func dialSeccompAgent(s *rspec.Spec, preserve int, extra *[]*os.File) (*os.File, int, error) {
-	if !seccomp.NeedsListener(s.Linux.Seccomp) {
+func dialSeccompAgent(sc *rspec.LinuxSeccomp, preserve int, extra *[]*os.File) (*os.File, int, error) {
+	if !seccomp.NeedsListener(sc) {
 		return nil, 0, nil
 	}
-	l, err := seccomp.DialListener(s.Linux.Seccomp.ListenerPath)
+	l, err := seccomp.DialListener(sc.ListenerPath)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/initmsg"
 	"github.com/gorun/gorun/libcontainer/seccomp"
+	"github.com/gorun/gorun/libcontainer/state"
 )
 
 // ExecOpts describes a process to run in a running container.
@@ -38,6 +39,27 @@ func (p *Process) Wait() (unix.WaitStatus, error) {
 var execOrder = []rspec.LinuxNamespaceType{
 	rspec.UserNamespace, rspec.MountNamespace, rspec.PIDNamespace, rspec.NetworkNamespace,
 	rspec.IPCNamespace, rspec.UTSNamespace, rspec.CgroupNamespace, rspec.TimeNamespace,
+}
+
+// execSeccomp returns the seccomp program of an exec'd process, from the
+// cache when the container's state names it, and the config's profile
+// when exec needs more of it (a listener) or the cache has lost it.
+func (c *Container) execSeccomp() (func() (*seccomp.Program, error), *rspec.LinuxSeccomp, error) {
+	switch ref := c.st.ExecSeccomp; ref {
+	case state.NoSeccomp:
+		return func() (*seccomp.Program, error) { return nil, nil }, nil, nil
+	case "":
+	default:
+		if p := readCachedProgram(seccompCacheDir(c.store.Root), ref); p != nil {
+			return func() (*seccomp.Program, error) { return p, nil }, nil, nil
+		}
+	}
+	profile, err := c.seccompProfile()
+	if err != nil {
+		return nil, nil, err
+	}
+	filter, _ := compileSeccomp(c.store.Root, profile)
+	return filter, profile, nil
 }
 
 // Exec starts a process in every namespace and the cgroup of the running
@@ -68,12 +90,11 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		extra = append(extra, console)
 		consoleFD = 3 + o.PreserveFDs + 1
 	}
-	base, err := c.ExecBase()
+	filter, profile, err := c.execSeccomp()
 	if err != nil {
 		return nil, err
 	}
-	filter := compileSeccomp(c.store.Root, base.Linux.Seccomp)
-	agent, seccompFD, err := dialSeccompAgent(base, o.PreserveFDs, &extra)
+	agent, seccompFD, err := dialSeccompAgent(profile, o.PreserveFDs, &extra)
 	if err != nil {
 		return nil, err
 	}
@@ -81,10 +102,20 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		defer agent.Close()
 	}
 	var cg cgroups.Manager
-	var placement *cgroups.Placement
-	if c.st.Cgroup != "" {
+	loadCgroup := func() error {
+		if cg != nil {
+			return nil
+		}
+		var err error
 		if cg, err = cgroups.Load(c.st.Cgroup); err != nil {
-			return nil, fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
+			return fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
+		}
+		return nil
+	}
+	placement := c.st.CgroupPlacement
+	if c.st.Cgroup != "" && placement == nil {
+		if err := loadCgroup(); err != nil {
+			return nil, err
 		}
 		p := cg.Placement()
 		placement = &p
@@ -126,11 +157,14 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		return nil, err
 	}
 	if seccompFD != 0 {
-		cfg.SeccompState = seccomp.ProcessState(base.Linux.Seccomp, pid, *c.hookState(rspec.StateRunning))
+		cfg.SeccompState = seccomp.ProcessState(profile, pid, *c.hookState(rspec.StateRunning))
 	}
 	var place func() error
-	if cg != nil {
+	if c.st.Cgroup != "" {
 		place = func() error {
+			if err := loadCgroup(); err != nil {
+				return err
+			}
 			if err := cg.Apply(pid); err != nil {
 				return fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
 			}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/seccomp"
+	"github.com/gorun/gorun/libcontainer/state"
 )
 
 // CacheDir is the directory under --root for compiled seccomp profiles. Its
@@ -35,15 +36,20 @@ const seccompCacheMax = 64
 // profiles: a program compiled before is read from the cache under the
 // state root; otherwise it is compiled in the background, while the
 // container's init starts, and cached. A nil profile compiles to nil.
-func compileSeccomp(root string, sc *rspec.LinuxSeccomp) func() (*seccomp.Program, error) {
+// It also returns what exec will need of the profile (see
+// state.State.ExecSeccomp).
+func compileSeccomp(root string, sc *rspec.LinuxSeccomp) (_ func() (*seccomp.Program, error), execRef string) {
 	if sc == nil {
-		return func() (*seccomp.Program, error) { return nil, nil }
+		return func() (*seccomp.Program, error) { return nil, nil }, state.NoSeccomp
 	}
 	key, keyErr := seccompKey(sc)
-	dir := filepath.Join(root, CacheDir, "seccomp")
+	if keyErr == nil && !seccomp.NeedsListener(sc) {
+		execRef = key
+	}
+	dir := seccompCacheDir(root)
 	if keyErr == nil {
 		if p := readCachedProgram(dir, key); p != nil {
-			return func() (*seccomp.Program, error) { return p, nil }
+			return func() (*seccomp.Program, error) { return p, nil }, execRef
 		}
 	}
 	type result struct {
@@ -74,8 +80,10 @@ func compileSeccomp(root string, sc *rspec.LinuxSeccomp) func() (*seccomp.Progra
 			r = &v
 		}
 		return r.p, r.err
-	}
+	}, execRef
 }
+
+func seccompCacheDir(root string) string { return filepath.Join(root, CacheDir, "seccomp") }
 
 // withoutSeccomp returns s without linux.seccomp, for the child, which
 // gets the compiled program instead: the profile is most of the config's

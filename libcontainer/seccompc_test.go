@@ -20,7 +20,8 @@ func testProfile() *rspec.LinuxSeccomp {
 // another entry; a cache others may write is not trusted.
 func TestSeccompCache(t *testing.T) {
 	root := t.TempDir()
-	p1, err := compileSeccomp(root, testProfile())()
+	get, _ := compileSeccomp(root, testProfile())
+	p1, err := get()
 	if err != nil || p1 == nil || len(p1.BPF) == 0 {
 		t.Fatalf("compile: %v %v", p1, err)
 	}
@@ -36,7 +37,8 @@ func TestSeccompCache(t *testing.T) {
 	}
 	other := testProfile()
 	other.Flags = []rspec.LinuxSeccompFlag{rspec.LinuxSeccompFlagLog}
-	p2, err := compileSeccomp(root, other)()
+	get, _ = compileSeccomp(root, other)
+	p2, err := get()
 	if err != nil || p2.Flags == p1.Flags {
 		t.Fatalf("profile with the log flag: %+v %v", p2, err)
 	}

@@ -48,11 +48,7 @@ var execCommand = &cli.Command{
 		if !ctx.Bool("detach") {
 			sigs = catchForwarded()
 		}
-		spec, err := c.ExecBase()
-		if err != nil {
-			return err
-		}
-		p, err := execProcess(ctx, spec)
+		p, err := execProcess(ctx, c)
 		if err != nil {
 			return err
 		}
@@ -102,8 +98,9 @@ var execCommand = &cli.Command{
 }
 
 // execProcess builds the process of `gorun exec`: from --process, or from
-// the container's own process with the command line's changes.
-func execProcess(ctx *cli.Context, s *rspec.Spec) (*rspec.Process, error) {
+// the container's own process with the command line's changes (only then
+// is the container's config read: containerd and podman pass --process).
+func execProcess(ctx *cli.Context, c *libcontainer.Container) (*rspec.Process, error) {
 	if f := ctx.String("process"); f != "" {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -118,11 +115,15 @@ func execProcess(ctx *cli.Context, s *rspec.Spec) (*rspec.Process, error) {
 	if ctx.NArg() < 2 {
 		return nil, errs.Field("arguments", "", "usage: gorun exec [OPTIONS] ID COMMAND [ARG...], or --process FILE", "missing command")
 	}
-	p := *s.Process
+	base, err := c.BaseProcess()
+	if err != nil {
+		return nil, err
+	}
+	p := *base
 	p.Args = ctx.Args().Slice()[1:]
 	p.Terminal = ctx.Bool("tty")
 	p.ConsoleSize = nil
-	p.Env = append(slices.Clone(s.Process.Env), ctx.StringSlice("env")...)
+	p.Env = append(slices.Clone(base.Env), ctx.StringSlice("env")...)
 	if cwd := ctx.String("cwd"); cwd != "" {
 		p.Cwd = cwd
 	}
@@ -131,7 +132,7 @@ func execProcess(ctx *cli.Context, s *rspec.Spec) (*rspec.Process, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.User = rspec.User{UID: uid, GID: gid, Umask: s.Process.User.Umask}
+		p.User = rspec.User{UID: uid, GID: gid, Umask: base.User.Umask}
 	}
 	for _, g := range ctx.StringSlice("additional-gids") {
 		n, err := strconv.ParseUint(g, 10, 32)
@@ -142,8 +143,8 @@ func execProcess(ctx *cli.Context, s *rspec.Spec) (*rspec.Process, error) {
 	}
 	if add := ctx.StringSlice("cap"); len(add) > 0 {
 		c := rspec.LinuxCapabilities{}
-		if s.Process.Capabilities != nil {
-			c = *s.Process.Capabilities
+		if base.Capabilities != nil {
+			c = *base.Capabilities
 		}
 		c.Bounding = append(slices.Clone(c.Bounding), add...)
 		c.Effective = append(slices.Clone(c.Effective), add...)

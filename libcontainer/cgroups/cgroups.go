@@ -78,10 +78,10 @@ type Manager interface {
 //   - clone3(CLONE_INTO_CGROUP) starts the child in a cgroup2 cgroup.
 type Placement struct {
 	// Tasks are the cgroup's v1 "tasks" files, one per hierarchy.
-	Tasks []string
+	Tasks []string `json:"tasks,omitempty"`
 	// Dir is the cgroup's cgroup2 directory, for CLONE_INTO_CGROUP ("" on
 	// a legacy host).
-	Dir string
+	Dir string `json:"dir,omitempty"`
 }
 
 // removeCgroupDir removes a cgroup directory, its child cgroups first. The

@@ -17,6 +17,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/smallfile"
 )
@@ -51,7 +52,18 @@ type State struct {
 	Hooks       *rspec.Hooks      `json:"hooks,omitempty"`
 	// NamespacePaths maps a namespace type to its /proc path, for exec.
 	NamespacePaths map[rspec.LinuxNamespaceType]string `json:"namespace_paths,omitempty"`
+	// CgroupPlacement is how a process exec'd into the container joins
+	// its cgroup, so that exec need not find the hierarchies again.
+	CgroupPlacement *cgroups.Placement `json:"cgroup_placement,omitempty"`
+	// ExecSeccomp is what exec needs of linux.seccomp without reading the
+	// config: NoSeccomp, or the name of its compiled program in the
+	// seccomp cache under the root. "" (a profile with a listener, or a
+	// state written by an older gorun): exec reads the config.
+	ExecSeccomp string `json:"exec_seccomp,omitempty"`
 }
+
+// NoSeccomp is State.ExecSeccomp of a container without linux.seccomp.
+const NoSeccomp = "none"
 
 // Store is a state root directory.
 type Store struct{ Root string }
