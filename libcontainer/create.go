@@ -90,8 +90,8 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		Cgroup:      cgPath,
 		Annotations: s.Annotations,
 		Hooks:       s.Hooks,
-		ExecSeccomp: execSeccomp,
 	}, spec: s}
+	execInfo := &state.ExecInfo{Seccomp: execSeccomp}
 	// Record the container before making anything of it on the host, so
 	// that `delete --force` can find the cgroup and any process even if
 	// this create is killed half way. With no init pid yet, its status is
@@ -165,10 +165,10 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 
 	if cg != nil {
 		p := cg.Placement()
-		c.st.CgroupPlacement = &p
+		execInfo.CgroupPlacement = &p
 	}
 	ch, err = spawn(spawnOpts{
-		cgroup:     c.st.CgroupPlacement,
+		cgroup:     execInfo.CgroupPlacement,
 		namespaces: s.Linux.Namespaces,
 		uidMap:     s.Linux.UIDMappings,
 		gidMap:     s.Linux.GIDMappings,
@@ -223,6 +223,9 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	// path: encoding/json builds its encoders for all of runtime-spec on
 	// the first encode in this process.
 	if err := store.SaveSpec(o.ID, s); err != nil {
+		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
+	}
+	if err := store.SaveExecInfo(o.ID, execInfo); err != nil {
 		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
 	}
 	fault.Point("after-config")

@@ -42,10 +42,10 @@ var execOrder = []rspec.LinuxNamespaceType{
 }
 
 // execSeccomp returns the seccomp program of an exec'd process, from the
-// cache when the container's state names it, and the config's profile
-// when exec needs more of it (a listener) or the cache has lost it.
-func (c *Container) execSeccomp() (func() (*seccomp.Program, error), *rspec.LinuxSeccomp, error) {
-	switch ref := c.st.ExecSeccomp; ref {
+// cache when create named it (ref, see state.ExecInfo), and the config's
+// profile when exec needs more of it (a listener) or the cache has lost it.
+func (c *Container) execSeccomp(ref string) (func() (*seccomp.Program, error), *rspec.LinuxSeccomp, error) {
+	switch ref {
 	case state.NoSeccomp:
 		return func() (*seccomp.Program, error) { return nil, nil }, nil, nil
 	case "":
@@ -90,7 +90,8 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		extra = append(extra, console)
 		consoleFD = 3 + o.PreserveFDs + 1
 	}
-	filter, profile, err := c.execSeccomp()
+	info := c.store.LoadExecInfo(c.st.ID)
+	filter, profile, err := c.execSeccomp(info.Seccomp)
 	if err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		}
 		return nil
 	}
-	placement := c.st.CgroupPlacement
+	placement := info.CgroupPlacement
 	if c.st.Cgroup != "" && placement == nil {
 		if err := loadCgroup(); err != nil {
 			return nil, err

@@ -37,7 +37,7 @@ const seccompCacheMax = 64
 // state root; otherwise it is compiled in the background, while the
 // container's init starts, and cached. A nil profile compiles to nil.
 // It also returns what exec will need of the profile (see
-// state.State.ExecSeccomp).
+// state.ExecInfo.Seccomp).
 func compileSeccomp(root string, sc *rspec.LinuxSeccomp) (_ func() (*seccomp.Program, error), execRef string) {
 	if sc == nil {
 		return func() (*seccomp.Program, error) { return nil, nil }, state.NoSeccomp

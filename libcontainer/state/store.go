@@ -25,6 +25,7 @@ import (
 const (
 	stateFile  = "state.json"
 	configFile = "config.json"
+	execFile   = "exec.json"
 	// FifoName is the exec fifo the init blocks on until `start`.
 	FifoName = "exec.fifo"
 )
@@ -52,17 +53,23 @@ type State struct {
 	Hooks       *rspec.Hooks      `json:"hooks,omitempty"`
 	// NamespacePaths maps a namespace type to its /proc path, for exec.
 	NamespacePaths map[rspec.LinuxNamespaceType]string `json:"namespace_paths,omitempty"`
-	// CgroupPlacement is how a process exec'd into the container joins
-	// its cgroup, so that exec need not find the hierarchies again.
-	CgroupPlacement *cgroups.Placement `json:"cgroup_placement,omitempty"`
-	// ExecSeccomp is what exec needs of linux.seccomp without reading the
-	// config: NoSeccomp, or the name of its compiled program in the
-	// seccomp cache under the root. "" (a profile with a listener, or a
-	// state written by an older gorun): exec reads the config.
-	ExecSeccomp string `json:"exec_seccomp,omitempty"`
 }
 
-// NoSeccomp is State.ExecSeccomp of a container without linux.seccomp.
+// ExecInfo is what `gorun exec` needs of a container besides its state and
+// would otherwise find again each time, recorded by create in exec.json: a
+// file of its own, since list decodes every state.json and this would
+// double their size.
+type ExecInfo struct {
+	// CgroupPlacement is how a process exec'd into the container joins
+	// its cgroup: exec need not find the cgroup hierarchies again.
+	CgroupPlacement *cgroups.Placement `json:"cgroup_placement,omitempty"`
+	// Seccomp is what exec needs of linux.seccomp: NoSeccomp, or the name
+	// of its compiled program in the seccomp cache under the root. With ""
+	// (a profile with a listener) exec reads the config.
+	Seccomp string `json:"seccomp,omitempty"`
+}
+
+// NoSeccomp is ExecInfo.Seccomp of a container without linux.seccomp.
 const NoSeccomp = "none"
 
 // Store is a state root directory.
@@ -135,6 +142,24 @@ func (s Store) Save(st *State) error {
 // update's resources) atomically.
 func (s Store) SaveSpec(id string, spec *rspec.Spec) error {
 	return s.writeJSON(id, configFile, spec)
+}
+
+// SaveExecInfo records what exec needs of container id.
+func (s Store) SaveExecInfo(id string, e *ExecInfo) error {
+	return s.writeJSON(id, execFile, e)
+}
+
+// LoadExecInfo reads what create recorded for exec. A container created by
+// a gorun that recorded none, or a file that cannot be read, gives an
+// empty ExecInfo: exec then finds everything again.
+func (s Store) LoadExecInfo(id string) *ExecInfo {
+	var e ExecInfo
+	if data, err := smallfile.Read(filepath.Join(s.Dir(id), execFile)); err == nil {
+		if json.Unmarshal(data, &e) != nil {
+			e = ExecInfo{}
+		}
+	}
+	return &e
 }
 
 // LoadSpec reads the container's recorded config.

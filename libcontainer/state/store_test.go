@@ -10,6 +10,7 @@ import (
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
 )
 
@@ -113,5 +114,35 @@ func TestLockSerialises(t *testing.T) {
 	wg.Wait()
 	if _, err := s.Lock("missing"); !errors.Is(err, errs.ErrNotExist) {
 		t.Errorf("Lock of a missing container: %v", err)
+	}
+}
+
+// TestExecInfo: what create records for exec comes back; a container
+// without it (an older gorun's) or with a damaged file gives an empty
+// ExecInfo, and exec finds everything again.
+func TestExecInfo(t *testing.T) {
+	s := Store{Root: filepath.Join(t.TempDir(), "root")}
+	l, err := s.Create("c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if e := s.LoadExecInfo("c1"); e.Seccomp != "" || e.CgroupPlacement != nil {
+		t.Errorf("no exec.json: %+v, want empty", e)
+	}
+	want := &ExecInfo{Seccomp: NoSeccomp, CgroupPlacement: &cgroups.Placement{Tasks: []string{"/sys/fs/cgroup/pids/c1/tasks"}, Dir: "/sys/fs/cgroup/unified/c1"}}
+	if err := s.SaveExecInfo("c1", want); err != nil {
+		t.Fatal(err)
+	}
+	got := s.LoadExecInfo("c1")
+	if got.Seccomp != NoSeccomp || got.CgroupPlacement == nil || got.CgroupPlacement.Dir != want.CgroupPlacement.Dir ||
+		len(got.CgroupPlacement.Tasks) != 1 || got.CgroupPlacement.Tasks[0] != want.CgroupPlacement.Tasks[0] {
+		t.Errorf("LoadExecInfo: %+v, want %+v", got, want)
+	}
+	if err := os.WriteFile(filepath.Join(s.Dir("c1"), execFile), []byte("{\"seccomp\": 1"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if e := s.LoadExecInfo("c1"); e.Seccomp != "" || e.CgroupPlacement != nil {
+		t.Errorf("damaged exec.json: %+v, want empty", e)
 	}
 }
