@@ -37,10 +37,10 @@ type v1 struct {
 func newV1(h host, p string, ss []setting) (_ *v1, retErr error) {
 	// The library makes the directories (and fills in a new cpuset's cpus
 	// and mems from its parent's); gorun writes the limits.
-	c, err := cgroup1.New(cgroup1.StaticPath(p), &rspec.LinuxResources{})
+	c, err := cgroup1.New(cgroup1.StaticPath(p), &rspec.LinuxResources{}, cgroup1.WithHierarchy(v1Hierarchy))
 	if err != nil {
 		// Remove what the library made before it failed.
-		if l, lerr := cgroup1.Load(cgroup1.StaticPath(p), cgroup1.WithHierarchy(cgroup1.Default)); lerr == nil {
+		if l, lerr := cgroup1.Load(cgroup1.StaticPath(p), cgroup1.WithHierarchy(v1Hierarchy)); lerr == nil {
 			l.Delete()
 		}
 		return nil, explain(p, err)
@@ -70,7 +70,7 @@ func loadV1(h host, p string) (Manager, error) {
 			m.unified = filepath.Join(h.unified, p)
 		}
 	}
-	c, err := cgroup1.Load(cgroup1.StaticPath(p), cgroup1.WithHierarchy(cgroup1.Default))
+	c, err := cgroup1.Load(cgroup1.StaticPath(p), cgroup1.WithHierarchy(v1Hierarchy))
 	switch {
 	case err == nil:
 		m.c, m.dirs = c, controllerDirs(c, p)
