@@ -25,7 +25,7 @@ const CacheDir = "@cache"
 
 // seccompCacheFormat changes whenever what a cached program depends on
 // changes in gorun (how flags are derived, the file format).
-const seccompCacheFormat = "1"
+const seccompCacheFormat = "2"
 
 // seccompCacheMax bounds the number of cached profiles per root.
 const seccompCacheMax = 64

@@ -9,6 +9,7 @@ package seccomp
 
 import (
 	"fmt"
+	"log/slog"
 	"os"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -49,6 +50,16 @@ func Build(sc *rspec.LinuxSeccomp) (_ *Filter, retErr error) {
 			f.Release()
 		}
 	}()
+	// A binary search over the syscall numbers instead of one comparison
+	// after another. The kernel runs the filter once per syscall number
+	// when it is loaded, to cache which are always allowed: with the
+	// default profile's ~970 instructions in a row that took 0.75 ms of
+	// every container start and exec here. The tree makes every later
+	// syscall cheaper to check too. Without it (libseccomp before 2.5)
+	// the filter is the same, only slower.
+	if err := f.SetOptimize(2); err != nil {
+		slog.Debug("seccomp: libseccomp cannot build a binary tree filter", "err", err)
+	}
 	// libseccomp would set no_new_privileges on load; gorun sets it only
 	// when process.noNewPrivileges asks.
 	if err := f.SetNoNewPrivsBit(false); err != nil {

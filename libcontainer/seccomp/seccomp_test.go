@@ -281,3 +281,32 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestBinaryTree: a profile of many syscalls compiles to a binary search
+// over the syscall number (comparisons with jgt/jge), not to one equality
+// test after another, which the kernel pays for at every load.
+func TestBinaryTree(t *testing.T) {
+	names := []string{"read", "write", "openat", "close", "fstat", "lseek", "mmap", "mprotect", "munmap", "brk",
+		"rt_sigaction", "rt_sigprocmask", "ioctl", "pread64", "pwrite64", "readv", "writev", "access", "pipe", "select",
+		"sched_yield", "mremap", "msync", "mincore", "madvise", "dup", "dup2", "nanosleep", "getpid", "socket",
+		"connect", "accept", "sendto", "recvfrom", "clone", "fork", "execve", "exit", "wait4", "kill"}
+	f, err := Build(&rspec.LinuxSeccomp{DefaultAction: rspec.ActErrno, Syscalls: []rspec.LinuxSyscall{{Names: names, Action: rspec.ActAllow}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Release()
+	p, err := f.Program()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const jgt, jge = unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K
+	ranges := 0
+	for i := 0; i+8 <= len(p.BPF); i += 8 {
+		if code := uint16(p.BPF[i]) | uint16(p.BPF[i+1])<<8; code == jgt || code == jge {
+			ranges++
+		}
+	}
+	if ranges < 5 {
+		t.Errorf("%d range comparisons in a filter of %d syscalls (%d instructions): not a binary tree", ranges, len(names), len(p.BPF)/8)
+	}
+}
