@@ -14,8 +14,10 @@ import (
 	"syscall"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	gorunspecs "github.com/gorun/gorun/specs"
 	"github.com/gorun/gorun/tests/bundle"
 )
 
@@ -117,9 +119,13 @@ func newBench(o *Options) (*Bench, error) {
 	// One bundle per runtime and kind, all with the same config.
 	for _, rt := range b.runtimes {
 		b.bundles[rt.Name] = map[string]string{}
-		for kind, args := range map[string][]string{"true": {"true"}, "sleep": {"sleep", "1000000"}} {
+		for kind, args := range map[string][]string{"true": {"true"}, "sleep": {"sleep", "1000000"}, "true-seccomp": {"true"}} {
 			dir := filepath.Join(b.tmp, "bundles", rt.Name, kind)
-			if err := makeBundle(dir, args); err != nil {
+			var sc *specs.LinuxSeccomp
+			if kind == "true-seccomp" {
+				sc = gorunspecs.DefaultSeccomp()
+			}
+			if err := makeBundle(dir, args, sc); err != nil {
 				return b, err
 			}
 			b.bundles[rt.Name][kind] = dir
@@ -138,7 +144,9 @@ func newBench(o *Options) (*Bench, error) {
 	return b, nil
 }
 
-func makeBundle(dir string, args []string) error {
+// makeBundle writes a bundle running args, with the seccomp profile sc
+// (nil: none).
+func makeBundle(dir string, args []string, sc *specs.LinuxSeccomp) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -146,6 +154,7 @@ func makeBundle(dir string, args []string) error {
 	// crun 1.8.1 refuses ociVersion 1.2 and later ("unknown version
 	// specified"); 1.0.2 is runc 1.1.5's own and gorun takes any 1.x.
 	bu.Spec.Version = specVersion
+	bu.Spec.Linux.Seccomp = sc
 	if err := bundle.Rootfs(bu.Rootfs); err != nil {
 		return err
 	}

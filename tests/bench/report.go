@@ -172,6 +172,10 @@ func (r *Report) targets(listN int) []Target {
 	}
 	ratio("run+delete: gorun ≤ 0.4× runc", "run", runcName, 0.4)
 	ratio("run+delete: gorun ≤ 1.0× crun", "run", crunName, 1.0)
+	// The same goals with a seccomp profile in the config, as real
+	// clients send: reported beside the plain bundle's, not instead.
+	ratio("run+delete with a seccomp profile: gorun ≤ 0.4× runc", "run-seccomp", runcName, 0.4)
+	ratio("run+delete with a seccomp profile: gorun ≤ 1.0× crun", "run-seccomp", crunName, 1.0)
 	for _, suffix := range []string{"", "-idle"} {
 		tg := Target{Goal: "create+start ≤ 2× (floor + cgroup setup)", Limit: 2}
 		if suffix != "" {

@@ -31,6 +31,7 @@ func (b *Bench) defs() []Def {
 	d := []Def{
 		{Key: "run", Title: "run /bin/true to exit (incl. its delete)", Unit: "ms"},
 		{Key: "run-idle", Title: "run /bin/true, after " + gap + " idle", Unit: "ms"},
+		{Key: "run-seccomp", Title: "run /bin/true with `gorun spec`'s seccomp profile (as containerd and podman always pass one)", Unit: "ms"},
 		{Key: "create", Title: "create", Unit: "ms"},
 		{Key: "start", Title: "start", Unit: "ms"},
 		{Key: "exit", Title: "process exit, after start returned", Unit: "ms"},
@@ -72,6 +73,7 @@ type group struct {
 var groups = []group{
 	{"run", func(b *Bench) error { return b.runGroup("", 0) }},
 	{"run-idle", func(b *Bench) error { return b.runGroup("-idle", b.o.Gap) }},
+	{"run-seccomp", (*Bench).runSeccompGroup},
 	{"phases", func(b *Bench) error { return b.phasesGroup("", 0) }},
 	{"phases-idle", func(b *Bench) error { return b.phasesGroup("-idle", b.o.Gap) }},
 	{"exec", (*Bench).execGroup},
@@ -190,12 +192,30 @@ func (b *Bench) runGroup(suffix string, gap time.Duration) error {
 	})
 }
 
+// runSeccompGroup: `run` of /bin/true whose config has a seccomp profile,
+// for each runtime: loading the filter is part of every start.
+func (b *Bench) runSeccompGroup() error {
+	return b.interleave(b.o.N, allRuntimes, 0, "run-seccomp", func(r string) error {
+		d, err := b.runToExitWith(b.byName[r], "run-seccomp", "true-seccomp")
+		if err != nil {
+			return err
+		}
+		b.record("run-seccomp", r, ms(d))
+		return nil
+	})
+}
+
 // runToExit runs `run --bundle B id` of /bin/true in the foreground and
 // checks that the runtime removed the container's state.
 func (b *Bench) runToExit(rt *Runtime, scenario string) (time.Duration, error) {
+	return b.runToExitWith(rt, scenario, "true")
+}
+
+// runToExitWith is runToExit with the bundle of the given kind.
+func (b *Bench) runToExitWith(rt *Runtime, scenario, kind string) (time.Duration, error) {
 	c := &Container{rt: rt, root: rt.root(scenario), ID: rt.newID(), pidfd: -1}
 	b.track(c)
-	call, err := rt.invoke(c.root, "run", "--bundle", b.bundle(rt, "true"), c.ID)
+	call, err := rt.invoke(c.root, "run", "--bundle", b.bundle(rt, kind), c.ID)
 	if err != nil {
 		return 0, err
 	}
