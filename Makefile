@@ -8,6 +8,12 @@ BIN      := $(CURDIR)/gorun
 APT_PKGS := busybox-static uidmap gcc libc6-dev musl-tools iproute2 util-linux containerd podman containernetworking-plugins libseccomp-dev
 # Integration tests drive this binary.
 export GORUN_BINARY := $(BIN)
+# encoding/json built on encoding/json/v2: the same API and behaviour (the
+# tests pass either way), but a process's first decode of a runtime-spec
+# config builds far less: `gorun run` 8.9 -> 8.3 ms, exec 5.8 -> 5.5 ms
+# here, as every gorun process decodes or encodes one. Exported so that
+# the tests' and the benchmark's builds use it too.
+export GOEXPERIMENT := jsonv2
 
 .PHONY: all build deps install demo test unit integration fuzz bench bench-smoke soak clean
 

@@ -107,7 +107,7 @@ func decodeError(file string, data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		off := max(syn.Offset-1, 0)
+		off := max(syn.Offset-syntaxOffsetPast(), 0)
 		line, col := lineCol(data, off)
 		return errs.Field(ConfigName, file, "fix the JSON syntax there",
 			"not valid JSON at line %d, column %d (byte offset %d): %v", line, col, off, syn)
@@ -142,6 +142,19 @@ func typeError(file string, data []byte, e *json.UnmarshalTypeError) error {
 	}
 	return errs.Field(field, value, fmt.Sprintf("make %s %s", field, want),
 		"expected %s, got %s", want, got)
+}
+
+// syntaxOffsetPast is how far past the offending byte json.SyntaxError's
+// Offset points: 1 with encoding/json's own decoder, 0 when it is built on
+// encoding/json/v2 (GOEXPERIMENT=jsonv2, as the Makefile builds gorun).
+// Found from a one-byte error, only when an error is reported.
+func syntaxOffsetPast() int64 {
+	var v any
+	var syn *json.SyntaxError
+	if errors.As(json.Unmarshal([]byte("x"), &v), &syn) {
+		return syn.Offset
+	}
+	return 1
 }
 
 func article(word string) string {

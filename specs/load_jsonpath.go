@@ -21,8 +21,10 @@ type hit struct {
 }
 
 // locate walks data (valid JSON) and returns the path ("mounts[1].options")
-// and a short text of the innermost value whose bytes end at or contain
-// off, the offset json.UnmarshalTypeError reports.
+// and a short text of the innermost value whose bytes start at, end at or
+// contain off, the offset json.UnmarshalTypeError reports (the value's end
+// with encoding/json's own decoder, its start when it is built on
+// encoding/json/v2).
 func locate(data []byte, off int64) (path, text string, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
@@ -76,7 +78,7 @@ func walk(dec *json.Decoder, path string, depth int, off int64, h *hit) error {
 		text = "null"
 	}
 	end := dec.InputOffset()
-	if start < off && off <= end && (!h.found || depth > h.depth) {
+	if start <= off && off <= end && (!h.found || depth > h.depth) {
 		*h = hit{depth: depth, path: path, text: shorten(text), found: true}
 	}
 	return nil
