@@ -53,12 +53,11 @@ func v1Hierarchy() ([]cgroup1.Subsystem, error) {
 		}
 	}
 	if mounted["hugetlb"] {
-		h, err := cgroup1.NewHugetlb(v1Root)
-		if err != nil && !os.IsNotExist(err) {
-			return nil, err
-		}
-		if err == nil {
+		switch h, err := cgroup1.NewHugetlb(v1Root); {
+		case err == nil:
 			out = append(out, h)
+		case !os.IsNotExist(err):
+			return nil, err
 		}
 	}
 	return out, nil
