@@ -154,6 +154,18 @@ var badCases = []badCase{
 		want: []string{`process.cwd "tmp"`, "absolute"}},
 	{name: "env_without_equals", args: createWith(func(b *bundle.Bundle) { b.Spec.Process.Env = append(b.Spec.Process.Env, "NOVALUE") }),
 		want: []string{`process.env[2] "NOVALUE"`}},
+	{name: "scheduler_fifo_without_priority", args: createWith(func(b *bundle.Bundle) {
+		b.Spec.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO}
+	}), want: []string{`process.scheduler.priority "0"`, "1 to 99"}},
+	{name: "io_priority_out_of_range", args: createWith(func(b *bundle.Bundle) {
+		b.Spec.Process.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 9}
+	}), want: []string{`process.ioPriority.priority "9"`}},
+	{name: "memory_policy_node_beyond_host", args: createWith(func(b *bundle.Bundle) {
+		b.Spec.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "1000"}
+	}), want: []string{"linux.memoryPolicy", "set_mempolicy", "/sys/devices/system/node"}},
+	{name: "intel_rdt", args: createWith(func(b *bundle.Bundle) {
+		b.Spec.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "gold", L3CacheSchema: "L3:0=f"}
+	}), want: []string{`linux.intelRdt "gold"`, "not supported"}},
 
 	// ---- config.json: root ----
 	{name: "root_relative_outside_bundle",

@@ -73,24 +73,33 @@ func (c *Container) BaseProcess() (*rspec.Process, error) {
 	return part.Process, nil
 }
 
-// seccompProfile returns the config's linux.seccomp, decoding nothing else
-// of it (see BaseProcess).
-func (c *Container) seccompProfile() (*rspec.LinuxSeccomp, error) {
+// execLinux is what an exec'd process takes from the config's linux
+// section.
+type execLinux struct {
+	Seccomp      *rspec.LinuxSeccomp      `json:"seccomp,omitempty"`
+	Personality  *rspec.LinuxPersonality  `json:"personality,omitempty"`
+	MemoryPolicy *rspec.LinuxMemoryPolicy `json:"memoryPolicy,omitempty"`
+}
+
+// execLinux reads those fields of the container's config, and nothing
+// else of it.
+func (c *Container) execLinux() (*execLinux, error) {
 	if c.spec != nil {
-		if c.spec.Linux == nil {
-			return nil, nil
+		if l := c.spec.Linux; l != nil {
+			return &execLinux{Seccomp: l.Seccomp, Personality: l.Personality, MemoryPolicy: l.MemoryPolicy}, nil
 		}
-		return c.spec.Linux.Seccomp, nil
+		return &execLinux{}, nil
 	}
 	var part struct {
-		Linux *struct {
-			Seccomp *rspec.LinuxSeccomp `json:"seccomp,omitempty"`
-		} `json:"linux,omitempty"`
+		Linux *execLinux `json:"linux,omitempty"`
 	}
-	if err := c.store.LoadSpecInto(c.st.ID, &part); err != nil || part.Linux == nil {
+	if err := c.store.LoadSpecInto(c.st.ID, &part); err != nil {
 		return nil, err
 	}
-	return part.Linux.Seccomp, nil
+	if part.Linux == nil {
+		return &execLinux{}, nil
+	}
+	return part.Linux, nil
 }
 
 // Load opens the container id under root.

@@ -91,7 +91,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		Annotations: s.Annotations,
 		Hooks:       s.Hooks,
 	}, spec: s}
-	execInfo := &state.ExecInfo{Seccomp: execSeccomp}
+	execInfo := &state.ExecInfo{Seccomp: execSeccomp, Personality: s.Linux.Personality, MemoryPolicy: s.Linux.MemoryPolicy}
 	// Record the container before making anything of it on the host, so
 	// that `delete --force` can find the cgroup and any process even if
 	// this create is killed half way. With no init pid yet, its status is

@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"sync"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -44,7 +45,7 @@ var execOrder = []rspec.LinuxNamespaceType{
 // execSeccomp returns the seccomp program of an exec'd process, from the
 // cache when create named it (ref, see state.ExecInfo), and the config's
 // profile when exec needs more of it (a listener) or the cache has lost it.
-func (c *Container) execSeccomp(ref string) (func() (*seccomp.Program, error), *rspec.LinuxSeccomp, error) {
+func (c *Container) execSeccomp(ref string, config func() (*execLinux, error)) (func() (*seccomp.Program, error), *rspec.LinuxSeccomp, error) {
 	switch ref {
 	case state.NoSeccomp:
 		return func() (*seccomp.Program, error) { return nil, nil }, nil, nil
@@ -54,12 +55,12 @@ func (c *Container) execSeccomp(ref string) (func() (*seccomp.Program, error), *
 			return func() (*seccomp.Program, error) { return p, nil }, nil, nil
 		}
 	}
-	profile, err := c.seccompProfile()
+	l, err := config()
 	if err != nil {
 		return nil, nil, err
 	}
-	filter, _ := compileSeccomp(c.store.Root, profile)
-	return filter, profile, nil
+	filter, _ := compileSeccomp(c.store.Root, l.Seccomp)
+	return filter, l.Seccomp, nil
 }
 
 // Exec starts a process in every namespace and the cgroup of the running
@@ -91,9 +92,20 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		consoleFD = 3 + o.PreserveFDs + 1
 	}
 	info := c.store.LoadExecInfo(c.st.ID)
-	filter, profile, err := c.execSeccomp(info.Seccomp)
+	config := sync.OnceValues(c.execLinux)
+	filter, profile, err := c.execSeccomp(info.Seccomp, config)
 	if err != nil {
 		return nil, err
+	}
+	personality, memoryPolicy := info.Personality, info.MemoryPolicy
+	if info.Seccomp == "" {
+		// No usable exec.json (or a profile with a listener): the
+		// config has the rest too.
+		l, err := config()
+		if err != nil {
+			return nil, err
+		}
+		personality, memoryPolicy = l.Personality, l.MemoryPolicy
 	}
 	agent, seccompFD, err := dialSeccompAgent(profile, o.PreserveFDs, &extra)
 	if err != nil {
@@ -127,6 +139,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		stdio:      stdio(o.Stdio),
 		preserve:   o.PreserveFDs,
 		extra:      extra,
+		affinity:   initialAffinity(o.Process),
 	})
 	if err != nil {
 		return nil, errs.Wrap("exec", err)
@@ -145,14 +158,16 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		// config (mounts, masked paths, the seccomp profile, which the
 		// child gets compiled) is the init's, and decoding it cost the
 		// child ~0.5 ms.
-		Process:     o.Process,
-		Pid:         pid,
-		Cgroup:      c.st.Cgroup,
-		Exec:        true,
-		PreserveFDs: o.PreserveFDs,
-		FifoFD:      -1,
-		ConsoleFD:   consoleFD,
-		SeccompFD:   seccompFD,
+		Process:      o.Process,
+		Personality:  personality,
+		MemoryPolicy: memoryPolicy,
+		Pid:          pid,
+		Cgroup:       c.st.Cgroup,
+		Exec:         true,
+		PreserveFDs:  o.PreserveFDs,
+		FifoFD:       -1,
+		ConsoleFD:    consoleFD,
+		SeccompFD:    seccompFD,
 	}
 	if cfg.Seccomp, err = filter(); err != nil {
 		return nil, err
@@ -185,4 +200,13 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		}
 	}
 	return &Process{Pid: pid}, nil
+}
+
+// initialAffinity is process.execCPUAffinity.initial: the CPUs the exec'd
+// process starts on, until it joins the container's cgroup.
+func initialAffinity(p *rspec.Process) string {
+	if p.ExecCPUAffinity == nil {
+		return ""
+	}
+	return p.ExecCPUAffinity.Initial
 }

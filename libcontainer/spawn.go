@@ -17,6 +17,7 @@ import (
 	"github.com/gorun/gorun/libcontainer/initmsg"
 	"github.com/gorun/gorun/libcontainer/initproc"
 	"github.com/gorun/gorun/libcontainer/nsenter"
+	"github.com/gorun/gorun/libcontainer/sched"
 )
 
 // cloneFlags maps namespace types to the clone flags that create them.
@@ -52,6 +53,9 @@ type spawnOpts struct {
 	// cgroup, when set, is where the child is born (cgroup2) or moves
 	// itself in nsenter (v1), if it can: see selfPlaceable.
 	cgroup *cgroups.Placement
+	// affinity, when set, is the list of CPUs the child starts on
+	// (process.execCPUAffinity.initial).
+	affinity string
 }
 
 // child is a started, not yet configured init or exec process.
@@ -128,12 +132,12 @@ func spawn(o spawnOpts) (*child, error) {
 		// when its parent exits, so that it can be waited for.
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
-	err = startIn(cmd, joins)
+	err = startIn(cmd, joins, o.affinity)
 	if err != nil && cmd.sys.UseCgroupFD && (errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EINVAL)) {
 		// A kernel before 5.7 has no clone3(CLONE_INTO_CGROUP): start
 		// the child plainly, and the parent moves it (Apply).
 		cmd.sys.UseCgroupFD, placed = false, false
-		err = startIn(cmd, joins)
+		err = startIn(cmd, joins, o.affinity)
 	}
 	if err != nil {
 		parentSock.Close()
@@ -250,15 +254,22 @@ func idMap(m []rspec.LinuxIDMapping) []syscall.SysProcIDMap {
 }
 
 // startIn starts cmd after joining the namespaces joins on a thread of its
-// own. That thread is left locked, so the Go runtime ends it instead of
-// reusing it in namespaces that are not the host's.
-func startIn(cmd *command, joins []rspec.LinuxNamespace) error {
-	if len(joins) == 0 {
+// own, pinned to the CPUs of affinity when that is set (the child inherits
+// the thread's affinity). That thread is left locked, so the Go runtime ends
+// it instead of reusing it in namespaces that are not the host's.
+func startIn(cmd *command, joins []rspec.LinuxNamespace, affinity string) error {
+	if len(joins) == 0 && affinity == "" {
 		return nsenter.WithCallerTimerSlack(cmd.start)
 	}
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		if affinity != "" {
+			if err := sched.SetAffinity("process.execCPUAffinity.initial", affinity); err != nil {
+				done <- err
+				return
+			}
+		}
 		for _, ns := range joins {
 			fd, err := unix.Open(ns.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {

@@ -136,6 +136,7 @@ func (v *validator) process() error {
 		func() error { return caps(p.Capabilities) },
 		func() error { return rlimitsOK(p.Rlimits) },
 		func() error { return processMisc(p) },
+		func() error { return scheduling(p) },
 	)
 }
 
@@ -246,26 +247,6 @@ func processMisc(p *rspec.Process) error {
 		return errs.Field("process.user.umask", strconv.FormatUint(uint64(*m), 10),
 			"use a permission mask from 0 to 511 (octal 0777); JSON has no octal, so write 18 for 022",
 			"out of range")
-	}
-	if io := p.IOPriority; io != nil {
-		if !ioPriorityClasses[string(io.Class)] {
-			return errs.Field("process.ioPriority.class", string(io.Class),
-				"use one of "+oneOf(ioPriorityClasses), "unknown I/O priority class")
-		}
-		if io.Priority < 0 || io.Priority > 7 {
-			return errs.Field("process.ioPriority.priority", strconv.Itoa(io.Priority),
-				"use a priority from 0 (highest) to 7 (lowest)", "out of range")
-		}
-	}
-	if sc := p.Scheduler; sc != nil {
-		if !schedulerPolicies[string(sc.Policy)] {
-			return errs.Field("process.scheduler.policy", string(sc.Policy),
-				"use one of "+oneOf(schedulerPolicies), "unknown scheduling policy")
-		}
-		if sc.Nice < -20 || sc.Nice > 19 {
-			return errs.Field("process.scheduler.nice", strconv.Itoa(int(sc.Nice)),
-				"use a nice value from -20 to 19", "out of range")
-		}
 	}
 	return nil
 }

@@ -30,6 +30,10 @@ func (v *validator) linux() error {
 		func() error { return devices(l.Devices) },
 		func() error { return seccomp(l.Seccomp) },
 		func() error { return linuxPaths(l) },
+		func() error { return personality(l.Personality) },
+		func() error { return memoryPolicy(l.MemoryPolicy) },
+		func() error { return intelRdt(l.IntelRdt) },
+		func() error { return netDevices(l) },
 	)
 }
 
@@ -292,9 +296,6 @@ func linuxPaths(l *rspec.Linux) error {
 					`use an absolute path in the container, e.g. "/proc/kcore"`, "not an absolute path")
 			}
 		}
-	}
-	if pe := l.Personality; pe != nil && pe.Domain != rspec.PerLinux && pe.Domain != rspec.PerLinux32 {
-		return errs.Field("linux.personality.domain", string(pe.Domain), "use LINUX or LINUX32", "unknown personality domain")
 	}
 	return nil
 }

@@ -106,13 +106,6 @@ var propagations = set(
 	"unbindable", "runbindable",
 )
 
-var schedulerPolicies = set(
-	"SCHED_OTHER", "SCHED_FIFO", "SCHED_RR", "SCHED_BATCH", "SCHED_ISO",
-	"SCHED_IDLE", "SCHED_DEADLINE",
-)
-
-var ioPriorityClasses = set("IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE", "IOPRIO_CLASS_IDLE")
-
 // ipcSysctls are the kernel.* sysctls that belong to the IPC namespace
 // (fs.mqueue.* does too).
 var ipcSysctls = set(

@@ -5,12 +5,12 @@ import (
 	"math"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/gorun/gorun/libcontainer/cpulist"
 	"github.com/gorun/gorun/libcontainer/errs"
 )
 
@@ -103,20 +103,8 @@ func cpu(c *rspec.LinuxCPU) error {
 
 // cpuList checks a cpuset list such as "0-3,8".
 func cpuList(field, list string) error {
-	if list == "" {
-		return nil
-	}
-	for _, part := range strings.Split(list, ",") {
-		lo, hi, isRange := strings.Cut(part, "-")
-		a, errA := strconv.ParseUint(lo, 10, 32)
-		b, errB := a, error(nil)
-		if isRange {
-			b, errB = strconv.ParseUint(hi, 10, 32)
-		}
-		if errA != nil || errB != nil || b < a {
-			return errs.Field(field, list, `write a list of numbers and ranges, e.g. "0-3,8"`,
-				"malformed list element %q", part)
-		}
+	if _, err := cpulist.Parse(list); err != nil {
+		return errs.Field(field, list, `write a list of numbers and ranges, e.g. "0-3,8"`, "%v", err)
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package specs
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -238,6 +239,59 @@ func TestValidateBad(t *testing.T) {
 		{"personality", func(s *rspec.Spec, _ string) {
 			s.Linux.Personality = &rspec.LinuxPersonality{Domain: "LINUX64"}
 		}, "linux.personality.domain", "LINUX64"},
+		{"personality flags", func(s *rspec.Spec, _ string) {
+			s.Linux.Personality = &rspec.LinuxPersonality{Domain: rspec.PerLinux32, Flags: []rspec.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
+		}, "linux.personality.flags", "ADDR_NO_RANDOMIZE"},
+		{"scheduler ISO", func(s *rspec.Spec, _ string) {
+			s.Process.Scheduler = &rspec.Scheduler{Policy: "SCHED_ISO"}
+		}, "process.scheduler.policy", "SCHED_ISO"},
+		{"scheduler flag", func(s *rspec.Spec, _ string) {
+			s.Process.Scheduler = &rspec.Scheduler{Policy: rspec.SchedBatch, Flags: []rspec.LinuxSchedulerFlag{"SCHED_FLAG_FAST"}}
+		}, "process.scheduler.flags[0]", "SCHED_FLAG_FAST"},
+		{"scheduler FIFO without priority", func(s *rspec.Spec, _ string) {
+			s.Process.Scheduler = &rspec.Scheduler{Policy: rspec.SchedFIFO}
+		}, "process.scheduler.priority", "0"},
+		{"scheduler priority for BATCH", func(s *rspec.Spec, _ string) {
+			s.Process.Scheduler = &rspec.Scheduler{Policy: rspec.SchedBatch, Priority: 5}
+		}, "process.scheduler.priority", "5"},
+		{"scheduler deadline params for OTHER", func(s *rspec.Spec, _ string) {
+			s.Process.Scheduler = &rspec.Scheduler{Policy: rspec.SchedOther, Runtime: 10000}
+		}, "process.scheduler.runtime", "runtime 10000, deadline 0, period 0"},
+		{"scheduler deadline runtime > deadline", func(s *rspec.Spec, _ string) {
+			s.Process.Scheduler = &rspec.Scheduler{Policy: rspec.SchedDeadline, Runtime: 20000, Deadline: 10000}
+		}, "process.scheduler.runtime", "runtime 20000, deadline 10000, period 0"},
+		{"execCPUAffinity", func(s *rspec.Spec, _ string) {
+			s.Process.ExecCPUAffinity = &rspec.CPUAffinity{Final: "0-x"}
+		}, "process.execCPUAffinity.final", "0-x"},
+		{"memoryPolicy mode", func(s *rspec.Spec, _ string) {
+			s.Linux.MemoryPolicy = &rspec.LinuxMemoryPolicy{Mode: "MPOL_RANDOM"}
+		}, "linux.memoryPolicy.mode", "MPOL_RANDOM"},
+		{"memoryPolicy bind without nodes", func(s *rspec.Spec, _ string) {
+			s.Linux.MemoryPolicy = &rspec.LinuxMemoryPolicy{Mode: rspec.MpolBind}
+		}, "linux.memoryPolicy.nodes", ""},
+		{"memoryPolicy local with nodes", func(s *rspec.Spec, _ string) {
+			s.Linux.MemoryPolicy = &rspec.LinuxMemoryPolicy{Mode: rspec.MpolLocal, Nodes: "0"}
+		}, "linux.memoryPolicy.nodes", "0"},
+		{"memoryPolicy static and relative", func(s *rspec.Spec, _ string) {
+			s.Linux.MemoryPolicy = &rspec.LinuxMemoryPolicy{Mode: rspec.MpolBind, Nodes: "0",
+				Flags: []rspec.MemoryPolicyFlagType{rspec.MpolFStaticNodes, rspec.MpolFRelativeNodes}}
+		}, "linux.memoryPolicy.flags", "MPOL_F_STATIC_NODES, MPOL_F_RELATIVE_NODES"},
+		{"intelRdt", func(s *rspec.Spec, _ string) {
+			s.Linux.IntelRdt = &rspec.LinuxIntelRdt{ClosID: "gold"}
+		}, "linux.intelRdt", "gold"},
+		{"netDevices without a network namespace", func(s *rspec.Spec, _ string) {
+			s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n rspec.LinuxNamespace) bool { return n.Type == rspec.NetworkNamespace })
+			s.Linux.NetDevices = map[string]rspec.LinuxNetDevice{"dummy0": {}}
+		}, "linux.netDevices", ""},
+		{"netDevices bad host name", func(s *rspec.Spec, _ string) {
+			s.Linux.NetDevices = map[string]rspec.LinuxNetDevice{"a/b": {}}
+		}, "linux.netDevices", "a/b"},
+		{"netDevices bad name", func(s *rspec.Spec, _ string) {
+			s.Linux.NetDevices = map[string]rspec.LinuxNetDevice{"dummy0": {Name: "a-very-long-interface-name"}}
+		}, "linux.netDevices[dummy0].name", "a-very-long-interface-name"},
+		{"netDevices same name twice", func(s *rspec.Spec, _ string) {
+			s.Linux.NetDevices = map[string]rspec.LinuxNetDevice{"dummy0": {Name: "eth1"}, "dummy1": {Name: "eth1"}}
+		}, "linux.netDevices[dummy1].name", "eth1"},
 	}
 	if len(tests) < 40 {
 		t.Fatalf("only %d cases", len(tests))

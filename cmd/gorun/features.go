@@ -1,12 +1,15 @@
 package main
 
 import (
+	"strings"
+
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/urfave/cli/v2"
 
 	"github.com/gorun/gorun/libcontainer/caps"
 	"github.com/gorun/gorun/libcontainer/rootfs"
+	"github.com/gorun/gorun/libcontainer/sched"
 	"github.com/gorun/gorun/libcontainer/seccomp"
 )
 
@@ -39,6 +42,10 @@ var featuresCommand = &cli.Command{
 				Apparmor: &features.Apparmor{Enabled: &yes},
 				Selinux:  &features.Selinux{Enabled: &yes},
 				IntelRdt: &features.IntelRdt{Enabled: &no},
+				MemoryPolicy: &features.MemoryPolicy{
+					Modes: strings.Split(sched.MemoryModeNames, ", "),
+					Flags: strings.Split(sched.MemoryFlagNames, ", "),
+				},
 				MountExtensions: &features.MountExtensions{
 					IDMap: &features.IDMap{Enabled: &yes},
 				},

@@ -56,6 +56,11 @@ type InitConfig struct {
 	// processes need none of it.
 	Spec    json.RawMessage `json:"spec,omitempty"`
 	Process *rspec.Process  `json:"process,omitempty"`
+	// Personality and MemoryPolicy are the container's linux.personality
+	// and linux.memoryPolicy, for an exec'd process (the init finds them
+	// in Spec).
+	Personality  *rspec.LinuxPersonality  `json:"personality,omitempty"`
+	MemoryPolicy *rspec.LinuxMemoryPolicy `json:"memory_policy,omitempty"`
 	// Pid is the child's pid on the host, for the state given to hooks.
 	Pid int `json:"pid"`
 	// Cgroup is the container's cgroup path ("" for none).
@@ -198,10 +203,14 @@ func (c *InitConfig) SetSpec(s *rspec.Spec) error {
 
 // DecodeSpec returns the config SetSpec put in c, without the sections
 // the init does not read (initspec.go), or, for an exec'd process, a
-// config holding only c.Process.
+// config holding only c.Process, c.Personality and c.MemoryPolicy.
 func (c *InitConfig) DecodeSpec() (*rspec.Spec, error) {
 	if len(c.Spec) == 0 {
-		return &rspec.Spec{Version: rspec.Version, Process: c.Process}, nil
+		s := &rspec.Spec{Version: rspec.Version, Process: c.Process}
+		if c.Personality != nil || c.MemoryPolicy != nil {
+			s.Linux = &rspec.Linux{Personality: c.Personality, MemoryPolicy: c.MemoryPolicy}
+		}
+		return s, nil
 	}
 	var s initSpec
 	if err := json.Unmarshal(c.Spec, &s); err != nil {

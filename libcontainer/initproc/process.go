@@ -51,7 +51,7 @@ func (t *target) exec() error {
 }
 
 // prepareProcess applies everything of process that is not the exec
-// itself: rlimits, oomScoreAdj, AppArmor and SELinux exec labels, user and
+// itself: rlimits, oomScoreAdj, scheduling (see schedule), AppArmor and SELinux exec labels, user and
 // groups, capabilities, umask, cwd, no_new_privileges, the fds the process
 // keeps. The seccomp filter (compiled by the parent) is loaded by the
 // target just before the exec (or, without no_new_privileges, prepareProcess loads before the
@@ -84,6 +84,9 @@ func (c *child) prepareProcess(p *rspec.Process) (*target, error) {
 			}
 			return nil, &errs.Error{Field: "process.oomScoreAdj", Value: strconv.Itoa(*p.OOMScoreAdj), Err: err, Hint: hint}
 		}
+	}
+	if err := c.schedule(p); err != nil {
+		return nil, err
 	}
 	// AppArmor and SELinux labels take effect at the exec.
 	if err := lsm.ApplyExec(p); err != nil {

@@ -67,6 +67,10 @@ type ExecInfo struct {
 	// of its compiled program in the seccomp cache under the root. With ""
 	// (a profile with a listener) exec reads the config.
 	Seccomp string `json:"seccomp,omitempty"`
+	// Personality and MemoryPolicy are the config's linux.personality and
+	// linux.memoryPolicy, which exec'd processes get too.
+	Personality  *rspec.LinuxPersonality  `json:"personality,omitempty"`
+	MemoryPolicy *rspec.LinuxMemoryPolicy `json:"memory_policy,omitempty"`
 }
 
 // NoSeccomp is ExecInfo.Seccomp of a container without linux.seccomp.
