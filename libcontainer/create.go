@@ -50,6 +50,10 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		return nil, err
 	}
 	filter, execSeccomp := compileSeccomp(o.Root, s.Linux.Seccomp)
+	netDevs, err := findNetDevices(s.Linux.NetDevices)
+	if err != nil {
+		return nil, err
+	}
 	store := state.Store{Root: o.Root}
 	lock, err := store.Create(o.ID)
 	if err != nil {
@@ -218,6 +222,11 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	}
 	if err := ch.configure(cfg, place); err != nil {
 		return nil, err
+	}
+	if len(netDevs) > 0 {
+		if err := moveNetDevices(netDevs, namespacePaths(s, pid)[rspec.NetworkNamespace]); err != nil {
+			return nil, err
+		}
 	}
 	// Recorded for exec and update while the init sets up, off the start
 	// path: encoding/json builds its encoders for all of runtime-spec on

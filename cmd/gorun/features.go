@@ -46,6 +46,7 @@ var featuresCommand = &cli.Command{
 					Modes: strings.Split(sched.MemoryModeNames, ", "),
 					Flags: strings.Split(sched.MemoryFlagNames, ", "),
 				},
+				NetDevices: &features.NetDevices{Enabled: &yes},
 				MountExtensions: &features.MountExtensions{
 					IDMap: &features.IDMap{Enabled: &yes},
 				},
