@@ -216,3 +216,35 @@ func TestExecNoHostFdLeaks(t *testing.T) {
 		t.Errorf("exec --preserve-fds 1: fd 3 missing:\n%s", out)
 	}
 }
+
+// TestExecIgnorePaused: with --ignore-paused, exec into a paused container
+// is allowed; the process is frozen until resume, and exec returns after.
+func TestExecIgnorePaused(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	startSleeper(t, root, id, nil)
+	mustGorun(t, root, "pause", id)
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errOut, code := gorun(t, root, "exec", "--ignore-paused", id, "sh", "-c", "echo ran")
+		done <- result{out, errOut, code}
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("exec into the paused container returned before resume: exit %d %q %q", r.code, r.out, r.errOut)
+	case <-time.After(300 * time.Millisecond):
+	}
+	mustGorun(t, root, "resume", id)
+	select {
+	case r := <-done:
+		if r.code != 0 || r.out != "ran\n" {
+			t.Errorf("exec --ignore-paused after resume: exit %d %q %q", r.code, r.out, r.errOut)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("exec --ignore-paused did not finish after resume")
+	}
+}

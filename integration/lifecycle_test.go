@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -441,4 +442,40 @@ func TestRunDetach(t *testing.T) {
 		t.Error("the detached container never ran its process")
 	}
 	mustGorun(t, root, "delete", "--force", id)
+}
+
+// TestRunKeep: run --keep leaves the stopped container for delete.
+func TestRunKeep(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	b := sh(t, "exit 3")
+	mustDelete(t, root, id)
+	if _, errOut, code := gorun(t, root, "run", "--keep", "--bundle", b.Dir, id); code != 3 {
+		t.Fatalf("run --keep: exit %d, want 3: %s", code, errOut)
+	}
+	if s := state(t, root, id); s.Status != "stopped" {
+		t.Errorf("after run --keep: status %q, want stopped", s.Status)
+	}
+	mustGorun(t, root, "delete", id)
+}
+
+// TestRunSubreaper: in the foreground, gorun adopts orphans of the
+// container's processes (seen here without a pid namespace, where they do
+// not go to the container's init), unless --no-subreaper.
+func TestRunSubreaper(t *testing.T) {
+	root := setup(t)
+	b := sh(t, `o=$(sh -c 'sleep 30 >/dev/null 2>&1 & echo $!'); sleep 0.2
+r=$(grep PPid /proc/$$/status | cut -f2); p=$(grep PPid /proc/$o/status | cut -f2); kill $o
+[ "$p" = "$r" ] && echo adopted || echo "not adopted"`)
+	b.Spec.Linux.Namespaces = slices.DeleteFunc(b.Spec.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.PIDNamespace })
+	writeBundle(t, b)
+	if out := mustRun(t, root, b, containerID(t)); out != "adopted\n" {
+		t.Errorf("run: the orphan was %q, want adopted by gorun", out)
+	}
+	id := containerID(t, "2")
+	mustDelete(t, root, id)
+	out, errOut, code := gorun(t, root, "run", "--no-subreaper", "--bundle", b.Dir, id)
+	if code != 0 || out != "not adopted\n" {
+		t.Errorf("run --no-subreaper: exit %d, orphan %q %s, want not adopted", code, out, errOut)
+	}
 }

@@ -34,6 +34,10 @@ type Container struct {
 	spec *rspec.Spec
 }
 
+// statePaused is the status of a container whose cgroup is frozen
+// (runc's; runtime-spec has no word for it).
+const statePaused rspec.ContainerState = "paused"
+
 // ID returns the container's id.
 func (c *Container) ID() string { return c.st.ID }
 
@@ -143,7 +147,7 @@ func (c *Container) Status() rspec.ContainerState {
 		return rspec.StateStopped
 	}
 	if c.st.Cgroup != "" && frozen(c.st.Cgroup) {
-		return "paused"
+		return statePaused
 	}
 	if _, err := os.Lstat(filepath.Join(c.store.Dir(c.st.ID), state.FifoName)); err == nil {
 		return rspec.StateCreated
@@ -247,7 +251,7 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if err := signalInit(c.st.InitPid, c.st.InitStart, sig); err != nil {
 		return err
 	}
-	if sig == unix.SIGKILL && status == "paused" {
+	if sig == unix.SIGKILL && status == statePaused {
 		// A frozen process dies only once thawed (cgroup v1).
 		if m, err := c.cgroup(); err == nil {
 			return m.Thaw()
@@ -347,7 +351,7 @@ func (c *Container) Resume() error {
 		return err
 	}
 	defer lock.Unlock()
-	if status := c.Status(); status != "paused" {
+	if status := c.Status(); status != statePaused {
 		return wrongState(c.st.ID, status, "only a paused container can be resumed")
 	}
 	m, err := c.cgroup()

@@ -23,6 +23,9 @@ type ExecOpts struct {
 	PidFile       string
 	PreserveFDs   int
 	Stdio         [3]*os.File
+	// IgnorePaused allows exec into a paused container: the process
+	// freezes as it joins the cgroup, and Exec returns after a resume.
+	IgnorePaused bool
 }
 
 // Process is a process started by Exec.
@@ -66,8 +69,9 @@ func (c *Container) execSeccomp(ref string, config func() (*execLinux, error)) (
 // Exec starts a process in every namespace and the cgroup of the running
 // container, set up as o.Process says, and returns once it is about to exec.
 func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
-	switch status := c.Status(); status {
-	case rspec.StateRunning, rspec.StateCreated:
+	switch status := c.Status(); {
+	case status == rspec.StateRunning, status == rspec.StateCreated:
+	case status == statePaused && o.IgnorePaused:
 	default:
 		return nil, wrongState(c.st.ID, status, "exec needs a running container")
 	}

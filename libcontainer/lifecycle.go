@@ -122,7 +122,7 @@ func (c *Container) Delete(force bool) error {
 	}
 	defer lock.Unlock()
 	status := c.Status()
-	if (status == rspec.StateRunning || status == "paused") && !force {
+	if (status == rspec.StateRunning || status == statePaused) && !force {
 		return wrongState(c.st.ID, status, "stop it first (`gorun kill`) or use `gorun delete --force`")
 	}
 	if status != rspec.StateStopped {

@@ -34,6 +34,7 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` fds after stderr to the process"},
+		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec into a paused container too: the process is frozen until `gorun resume`, and exec waits for it"},
 	},
 	SkipFlagParsing: false,
 	Action: func(ctx *cli.Context) error {
@@ -69,6 +70,7 @@ var execCommand = &cli.Command{
 			Console:       console,
 			PidFile:       ctx.String("pid-file"),
 			PreserveFDs:   ctx.Int("preserve-fds"),
+			IgnorePaused:  ctx.Bool("ignore-paused"),
 		})
 		if tty != nil {
 			tty.childEnd.Close()

@@ -17,6 +17,8 @@ var runCommand = &cli.Command{
 	ArgsUsage: "ID",
 	Flags: append([]cli.Flag{
 		&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "return once the container has started"},
+		&cli.BoolFlag{Name: "keep", Usage: "in the foreground, keep the container (stopped) after its process exits, for `gorun delete`"},
+		&cli.BoolFlag{Name: "no-subreaper", Usage: "in the foreground, do not adopt and reap orphans of the container's processes"},
 	}, createFlags...),
 	Action: func(ctx *cli.Context) error {
 		// In the foreground without a console socket, gorun proxies the
@@ -34,9 +36,11 @@ var runCommand = &cli.Command{
 		}
 		var sigs *forwarder
 		if !ctx.Bool("detach") {
-			// Orphans of the container are reparented to gorun, which
-			// reaps them (Wait reaps only the init).
-			unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+			if !ctx.Bool("no-subreaper") {
+				// Orphans of the container are reparented to gorun,
+				// which reaps them (Wait reaps only the init).
+				unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+			}
 			sigs = catchForwarded()
 		}
 		c, err := create(ctx, console)
@@ -53,13 +57,14 @@ var runCommand = &cli.Command{
 			}
 			return nil
 		}
-		return runForeground(c, tty, sigs)
+		return runForeground(c, tty, sigs, ctx.Bool("keep"))
 	},
 }
 
 // runForeground starts c, forwards signals to its init, waits for it to
-// exit, deletes it and returns its status as gorun's exit code.
-func runForeground(c *libcontainer.Container, tty *ttyProxy, sigs *forwarder) error {
+// exit, deletes it (unless keep) and returns its status as gorun's exit
+// code.
+func runForeground(c *libcontainer.Container, tty *ttyProxy, sigs *forwarder, keep bool) error {
 	if tty != nil {
 		if err := tty.attach(); err != nil {
 			c.Delete(true)
@@ -77,8 +82,10 @@ func runForeground(c *libcontainer.Container, tty *ttyProxy, sigs *forwarder) er
 	if tty != nil {
 		tty.drain()
 	}
-	if derr := c.Delete(true); err == nil {
-		err = derr
+	if !keep {
+		if derr := c.Delete(true); err == nil {
+			err = derr
+		}
 	}
 	if err != nil {
 		return err

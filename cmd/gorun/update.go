@@ -37,8 +37,15 @@ var updateCommand = &cli.Command{
 		&cli.StringFlag{Name: "cpuset-mems", Usage: "memory nodes to use"},
 		&cli.StringFlag{Name: "pids-limit", Usage: "maximum number of processes (-1: unlimited)"},
 		&cli.StringFlag{Name: "blkio-weight", Usage: "block IO weight, 10 to 1000"},
+		&cli.StringFlag{Name: "l3-cache-schema", Usage: "Intel RDT L3 cache schema (runc's flag: gorun has no Intel RDT support and refuses it)"},
+		&cli.StringFlag{Name: "mem-bw-schema", Usage: "Intel RDT memory bandwidth schema (runc's flag: refused, as --l3-cache-schema)"},
 	},
 	Action: func(ctx *cli.Context) error {
+		for _, f := range []string{"l3-cache-schema", "mem-bw-schema"} {
+			if ctx.IsSet(f) {
+				return errs.Field("--"+f, ctx.String(f), "drop the flag: gorun does not implement Intel RDT (linux.intelRdt)", "not supported")
+			}
+		}
 		c, err := load(ctx)
 		if err != nil {
 			return err
