@@ -248,3 +248,61 @@ func TestExecIgnorePaused(t *testing.T) {
 		t.Fatal("exec --ignore-paused did not finish after resume")
 	}
 }
+
+// TestExecSubCgroup: exec --cgroup puts the process in an existing cgroup
+// below the container's, in every hierarchy or in the controllers named;
+// a sub-cgroup that does not exist is an error.
+func TestExecSubCgroup(t *testing.T) {
+	root := setup(t)
+	needV1(t)
+	id := containerID(t)
+	startSleeper(t, root, id, nil)
+	cg := "/gorun/" + id
+	var dirs []string // the container's cgroup in every hierarchy
+	ents, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, e := range ents {
+		if d := filepath.Join("/sys/fs/cgroup", e.Name(), cg); e.IsDir() && isDir(d) {
+			dirs = append(dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		if err := os.Mkdir(filepath.Join(d, "all"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		// A new v1 cpuset has no CPUs and no memory nodes until given.
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			if b, err := os.ReadFile(filepath.Join(d, f)); err == nil {
+				if err := os.WriteFile(filepath.Join(d, "all", f), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if err := os.Mkdir(filepath.Join("/sys/fs/cgroup/pids", cg, "p"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	execCgroups := func(args ...string) string {
+		t.Helper()
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		mustGorun(t, root, append(append([]string{"exec", "-d", "--pid-file", pidFile}, args...), id, "sleep", "300")...)
+		return readFile(t, "/proc/"+strings.TrimSpace(readFile(t, pidFile))+"/cgroup")
+	}
+	for _, l := range lines(execCgroups("--cgroup", "all")) {
+		if !strings.HasSuffix(l, cg+"/all") {
+			t.Errorf("exec --cgroup all: %s is not in %s/all", l, cg)
+		}
+	}
+	for _, l := range lines(execCgroups("--cgroup", "pids:p")) {
+		pids := strings.Contains(l, ":pids:")
+		if in := strings.HasSuffix(l, cg+"/p"); in != pids || !pids && !strings.HasSuffix(l, cg) {
+			t.Errorf("exec --cgroup pids:p: %s (only pids should be in %s/p)", l, cg)
+		}
+	}
+	out, errOut, code := gorun(t, root, "exec", "--cgroup", "nosuch", id, "true")
+	expectFailure(t, "exec into a sub-cgroup that does not exist", out, errOut, code, "--cgroup", "nosuch", "make the sub-cgroup first")
+}
+
+func isDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}

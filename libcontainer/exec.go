@@ -26,6 +26,9 @@ type ExecOpts struct {
 	// IgnorePaused allows exec into a paused container: the process
 	// freezes as it joins the cgroup, and Exec returns after a resume.
 	IgnorePaused bool
+	// SubCgroups places the process in existing cgroups below the
+	// container's (cgroups.ParseSubCgroups).
+	SubCgroups map[string]string
 }
 
 // Process is a process started by Exec.
@@ -137,6 +140,16 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		p := cg.Placement()
 		placement = &p
 	}
+	if o.SubCgroups != nil {
+		if placement == nil {
+			return nil, errs.Field("--cgroup", c.st.ID, "drop --cgroup", "the container has no cgroup")
+		}
+		sub, err := placement.Sub(o.SubCgroups)
+		if err != nil {
+			return nil, err
+		}
+		placement = &sub
+	}
 	ch, err := spawn(spawnOpts{
 		cgroup:     placement,
 		namespaces: nss,
@@ -180,7 +193,10 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		cfg.SeccompState = seccomp.ProcessState(profile, pid, *c.hookState(rspec.StateRunning))
 	}
 	var place func() error
-	if c.st.Cgroup != "" {
+	switch {
+	case o.SubCgroups != nil:
+		place = func() error { return placement.Join(pid) }
+	case c.st.Cgroup != "":
 		place = func() error {
 			if err := loadCgroup(); err != nil {
 				return err

@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gorun/gorun/libcontainer"
+	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/specs"
 )
@@ -34,6 +35,7 @@ var execCommand = &cli.Command{
 		&cli.StringFlag{Name: "apparmor", Usage: "AppArmor profile"},
 		&cli.StringFlag{Name: "process-label", Usage: "SELinux label"},
 		&cli.IntFlag{Name: "preserve-fds", Usage: "pass `N` fds after stderr to the process"},
+		&cli.StringSliceFlag{Name: "cgroup", Usage: "run the process in an existing cgroup below the container's: `[CONTROLLER[,CONTROLLER]:]PATH` (repeatable)"},
 		&cli.BoolFlag{Name: "ignore-paused", Usage: "exec into a paused container too: the process is frozen until `gorun resume`, and exec waits for it"},
 	},
 	SkipFlagParsing: false,
@@ -56,6 +58,10 @@ var execCommand = &cli.Command{
 		if err := specs.ValidateProcess(p); err != nil {
 			return err
 		}
+		subs, err := cgroups.ParseSubCgroups(ctx.StringSlice("cgroup"))
+		if err != nil {
+			return err
+		}
 		var tty *ttyProxy
 		var console *os.File
 		if p.Terminal && ctx.String("console-socket") == "" && !ctx.Bool("detach") {
@@ -71,6 +77,7 @@ var execCommand = &cli.Command{
 			PidFile:       ctx.String("pid-file"),
 			PreserveFDs:   ctx.Int("preserve-fds"),
 			IgnorePaused:  ctx.Bool("ignore-paused"),
+			SubCgroups:    subs,
 		})
 		if tty != nil {
 			tty.childEnd.Close()
