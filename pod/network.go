@@ -16,6 +16,7 @@ import (
 	"github.com/containernetworking/cni/pkg/invoke"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/containernetworking/cni/pkg/version"
+	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
@@ -435,7 +436,11 @@ func removeUnusedBridge(name string) {
 		return
 	}
 	if err == nil {
-		if err := deleteLink(name); err != nil {
+		link, err := netlink.LinkByName(name)
+		if err != nil {
+			return
+		}
+		if err := netlink.LinkDel(link); err != nil {
 			return
 		}
 	}
