@@ -75,6 +75,8 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 	switch status := c.Status(); {
 	case status == rspec.StateRunning, status == rspec.StateCreated:
 	case status == statePaused && o.IgnorePaused:
+	case status == statePaused:
+		return nil, wrongState(c.st.ID, status, "resume it first (`gorun resume`), or pass --ignore-paused to run the process frozen until then")
 	default:
 		return nil, wrongState(c.st.ID, status, "exec needs a running container")
 	}
