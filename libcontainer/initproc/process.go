@@ -51,9 +51,9 @@ func (t *target) exec() error {
 }
 
 // prepareProcess applies everything of process that is not the exec
-// itself: rlimits, oomScoreAdj, scheduling (see schedule), AppArmor and SELinux exec labels, user and
-// groups, capabilities, umask, cwd, no_new_privileges, the fds the process
-// keeps. The seccomp filter (compiled by the parent) is loaded by the
+// itself: rlimits, oomScoreAdj, scheduling (see schedule), AppArmor and
+// SELinux exec labels, user and groups, capabilities, umask, cwd,
+// no_new_privileges, the fds the process keeps. The seccomp filter (compiled by the parent) is loaded by the
 // target just before the exec (or, without no_new_privileges, prepareProcess loads before the
 // process drops CAP_SYS_ADMIN). It finds the program to run and returns it.
 // It runs in the container, after pivot_root.

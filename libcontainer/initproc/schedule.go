@@ -16,7 +16,10 @@ import (
 // resets the affinity on entry) and process.scheduler. All of them are
 // attributes of this thread, which the exec keeps. It runs before the
 // process gives up its capabilities: realtime policies, negative nice
-// values and realtime I/O need CAP_SYS_NICE or CAP_SYS_ADMIN.
+// values and realtime I/O need CAP_SYS_NICE or CAP_SYS_ADMIN. (A
+// SCHED_DEADLINE thread cannot fork, as for the container's process: the
+// init's startContainer hooks then fail, unless the config adds
+// SCHED_FLAG_RESET_ON_FORK.)
 func (c *child) schedule(p *rspec.Process) error {
 	if l := c.spec.Linux; l != nil {
 		if err := sched.SetMemoryPolicy(l.MemoryPolicy); err != nil {
@@ -41,10 +44,10 @@ func (c *child) schedule(p *rspec.Process) error {
 }
 
 const (
-	perLinux32  = 0x0008     // PER_LINUX32
-	perMask     = 0x00ff     // PER_MASK: the execution domain's bits
-	perQuery    = 0xffffffff // personality(0xffffffff) only reads it
-	perLinuxDom = 0          // PER_LINUX
+	perLinux   = 0          // PER_LINUX
+	perLinux32 = 0x0008     // PER_LINUX32
+	perMask    = 0x00ff     // PER_MASK: the execution domain's bits
+	perQuery   = 0xffffffff // personality(0xffffffff) only reads it
 )
 
 // setPersonality applies linux.personality: the execution domain (LINUX32
@@ -54,7 +57,7 @@ func setPersonality(pe *rspec.LinuxPersonality) error {
 	if pe == nil {
 		return nil
 	}
-	domain := uintptr(perLinuxDom)
+	domain := uintptr(perLinux)
 	if pe.Domain == rspec.PerLinux32 {
 		domain = perLinux32
 	}
