@@ -11,29 +11,31 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// hookScript appends "NAME STATUS ID MNTNS" to the log file: the hook's
-// name ($1), the status and id of the state JSON on its stdin, and the
-// mount namespace it runs in. $3, if set, is a time to sleep first.
+// hookScript appends "NAME STATUS ID MNTNS PID" to the log file: the
+// hook's name ($1), the status and id of the state JSON on its stdin, the
+// mount namespace it runs in, and the state's pid ("-" for none). $3, if
+// set, is a time to sleep first.
 const hookScript = `#!/bin/sh
 in=$(cat)
 status=$(printf '%s' "$in" | sed -n 's/.*"status":"\([^"]*\)".*/\1/p')
 id=$(printf '%s' "$in" | sed -n 's/.*"id":"\([^"]*\)".*/\1/p')
+pid=$(printf '%s' "$in" | sed -n 's/.*"pid":\([0-9]*\).*/\1/p')
 [ -n "$3" ] && sleep "$3"
-echo "$1 $status $id $(readlink /proc/self/ns/mnt)" >> "$2"
+echo "$1 $status $id $(readlink /proc/self/ns/mnt) ${pid:--}" >> "$2"
 `
 
-type hookLine struct{ name, status, id, mntns string }
+type hookLine struct{ name, status, id, mntns, pid string }
 
 func readHookLog(t *testing.T, path string) []hookLine {
 	t.Helper()
 	var out []hookLine
 	for _, l := range lines(readFileOrEmpty(path)) {
 		f := strings.Fields(l)
-		if len(f) != 4 {
+		if len(f) != 5 {
 			t.Errorf("hook log line %q", l)
 			continue
 		}
-		out = append(out, hookLine{f[0], f[1], f[2], f[3]})
+		out = append(out, hookLine{f[0], f[1], f[2], f[3], f[4]})
 	}
 	return out
 }
@@ -90,10 +92,13 @@ func TestHooks(t *testing.T) {
 	if ctrNS == hostNS {
 		t.Fatal("the container shares the host's mount namespace")
 	}
+	// Every hook but poststop is given the init's pid (runtime-spec:
+	// prestart and createRuntime too, which find its namespaces by it).
+	p := strconv.Itoa(pid)
 	want := []hookLine{
-		{"prestart", "creating", id, hostNS},
-		{"createRuntime", "creating", id, hostNS},
-		{"createContainer", "creating", id, ctrNS},
+		{"prestart", "creating", id, hostNS, p},
+		{"createRuntime", "creating", id, hostNS, p},
+		{"createContainer", "creating", id, ctrNS, p},
 	}
 	checkHooks(t, "after create", readHookLog(t, hostLog), want)
 
@@ -106,8 +111,8 @@ func TestHooks(t *testing.T) {
 	}
 	poll(2*time.Second, func() bool { return len(readHookLog(t, hostLog)) >= 5 })
 	want = append(want,
-		hookLine{"startContainer", "created", id, ctrNS},
-		hookLine{"poststart", "running", id, hostNS})
+		hookLine{"startContainer", "created", id, ctrNS, p},
+		hookLine{"poststart", "running", id, hostNS, p})
 	checkHooks(t, "after start", readHookLog(t, hostLog), want)
 	if len(got) != 5 {
 		t.Errorf("when start returned, %d hooks had run, want 5: %v", len(got), got)
@@ -116,7 +121,7 @@ func TestHooks(t *testing.T) {
 	mustGorun(t, root, "kill", id, "KILL")
 	waitStatus(t, root, id, "stopped", 2*time.Second)
 	mustGorun(t, root, "delete", id)
-	want = append(want, hookLine{"poststop", "stopped", id, hostNS})
+	want = append(want, hookLine{"poststop", "stopped", id, hostNS, "any"})
 	checkHooks(t, "after delete", readHookLog(t, hostLog), want)
 }
 
@@ -130,6 +135,9 @@ func checkHooks(t *testing.T, when string, got, want []hookLine) {
 		g, w := got[i], want[i]
 		if w.name == "startContainer" && g.name == w.name && (g.status == "created" || g.status == "running") {
 			w.status = g.status // the runtime-spec leaves this one open
+		}
+		if w.pid == "any" {
+			w.pid = g.pid
 		}
 		if g != w {
 			t.Errorf("%s: hook %d: got %v, want %v", when, i, g, w)

@@ -248,6 +248,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 			return nil
 		}
 		st := c.hookState(rspec.StateCreating)
+		st.Pid = pid // not recorded yet: the state is saved once the init is ready
 		if err := hooks.Run("prestart", s.Hooks.Prestart, st); err != nil {
 			return err
 		}
