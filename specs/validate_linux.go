@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
 )
@@ -153,7 +154,8 @@ func overlap(a, b, asize, bsize uint32) bool {
 	return uint64(a) < uint64(b)+uint64(bsize) && uint64(b) < uint64(a)+uint64(asize)
 }
 
-// names checks hostname and domainname, which need a new UTS namespace.
+// names checks hostname and domainname, which need a uts namespace of the
+// container's own, new or joined.
 func (v *validator) names(l *rspec.Linux) error {
 	hasUTS, utsPath := namespace(l, rspec.UTSNamespace)
 	for _, n := range []struct{ field, value string }{
@@ -168,10 +170,12 @@ func (v *validator) names(l *rspec.Linux) error {
 			return errs.Field(n.field, n.value,
 				fmt.Sprintf(`add {"type": "uts"} to linux.namespaces, or remove %s`, n.field),
 				"setting the %s needs a new uts namespace", n.field)
-		case utsPath != "":
+		case utsPath != "" && sameNamespace(utsPath, "/proc/self/ns/uts"):
+			// A joined namespace (a pod's, as CRI-O and podman pass it)
+			// gets the name, as with runc; the host's own must not.
 			return errs.Field(n.field, n.value,
-				fmt.Sprintf("remove %s, or the path of the uts namespace to get a new one", n.field),
-				"cannot set the %s of a joined uts namespace (%s)", n.field, utsPath)
+				fmt.Sprintf("remove %s: linux.namespaces names gorun's own uts namespace (%s), and setting it would rename the host", n.field, utsPath),
+				"the joined uts namespace is the host's")
 		case len(n.value) > 64:
 			return errs.Field(n.field, n.value, "use at most 64 characters", "too long")
 		case strings.IndexByte(n.value, 0) >= 0:
@@ -298,4 +302,11 @@ func linuxPaths(l *rspec.Linux) error {
 		}
 	}
 	return nil
+}
+
+// sameNamespace reports whether the namespace files a and b are the same
+// namespace (false if either cannot be read: the init reports that).
+func sameNamespace(a, b string) bool {
+	var sa, sb unix.Stat_t
+	return unix.Stat(a, &sa) == nil && unix.Stat(b, &sb) == nil && sa.Dev == sb.Dev && sa.Ino == sb.Ino
 }

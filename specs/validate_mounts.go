@@ -8,21 +8,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/gorun/gorun/libcontainer/errs"
-)
-
-// mountFlagOptions are the mount options that are flags (mount(8),
-// mount(2)) rather than filesystem data, plus the OCI/runc extensions
-// gorun handles itself. Any of them is fine on any mount.
-var mountFlagOptions = set(
-	"defaults", "rw", "ro", "suid", "nosuid", "dev", "nodev", "exec", "noexec",
-	"sync", "async", "dirsync", "remount", "mand", "nomand",
-	"atime", "noatime", "diratime", "nodiratime", "relatime", "norelatime",
-	"strictatime", "nostrictatime", "lazytime", "nolazytime",
-	"symfollow", "nosymfollow",
-	"bind", "rbind",
-	"private", "rprivate", "shared", "rshared", "slave", "rslave",
-	"unbindable", "runbindable",
-	"idmap", "ridmap", "tmpcopyup", "rro", "rrw",
+	"github.com/gorun/gorun/libcontainer/rootfs"
 )
 
 // isBind says whether m is a bind mount: type bind or none, or a bind or
@@ -77,7 +63,7 @@ func mount(i int, m *rspec.Mount) error {
 			return errs.Field(f, "", "remove the empty option", "empty option")
 		case strings.IndexByte(o, 0) >= 0:
 			return errs.Field(f, o, "remove the NUL byte", "contains a NUL byte")
-		case mountFlagOptions[o], strings.Contains(o, "="), !bind:
+		case rootfs.IsKnownOption(o), strings.Contains(o, "="), !bind:
 			// A flag, a data option (mode=755), or a filesystem's own
 			// data word (newinstance for devpts): the kernel judges those.
 		default:

@@ -141,7 +141,7 @@ func TestValidateBad(t *testing.T) {
 			s.Linux.Namespaces[3].Path = ""
 			s.Linux.Namespaces = s.Linux.Namespaces[:3]
 		}, "hostname", "gorun"},
-		{"hostname with joined uts", func(s *rspec.Spec, _ string) { s.Linux.Namespaces[3].Path = "/proc/1/ns/uts" }, "hostname", "joined uts"},
+		{"hostname with the host's uts joined", func(s *rspec.Spec, _ string) { s.Linux.Namespaces[3].Path = "/proc/self/ns/uts" }, "hostname", "host's"},
 		{"domainname without uts", func(s *rspec.Spec, _ string) {
 			s.Hostname = ""
 			s.Domainname = "example.org"
@@ -242,6 +242,9 @@ func TestValidateBad(t *testing.T) {
 		{"personality flags", func(s *rspec.Spec, _ string) {
 			s.Linux.Personality = &rspec.LinuxPersonality{Domain: rspec.PerLinux32, Flags: []rspec.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
 		}, "linux.personality.flags", "ADDR_NO_RANDOMIZE"},
+		{"ambient capability not inheritable", func(s *rspec.Spec, _ string) {
+			s.Process.Capabilities.Ambient = []string{"CAP_KILL"}
+		}, "process.capabilities.ambient[0]", "CAP_KILL"},
 		{"scheduler ISO", func(s *rspec.Spec, _ string) {
 			s.Process.Scheduler = &rspec.Scheduler{Policy: "SCHED_ISO"}
 		}, "process.scheduler.policy", "SCHED_ISO"},

@@ -9,9 +9,10 @@ import (
 
 // defaultDevices are the devices every container may use whatever its
 // linux.resources.devices say (runtime-spec config-linux.md "Default
-// Devices", plus /dev/pts/* and /dev/ptmx for terminals, and mknod of any
-// device, which grants no access by itself), allowed after the config's
-// own rules as runc and crun do.
+// Devices", plus /dev/pts/* and /dev/ptmx for terminals, /dev/net/tun as
+// runc allows it (VPN containers bind-mount it and rely on that), and mknod
+// of any device, which grants no access by itself), allowed after the
+// config's own rules as runc and crun do.
 var defaultDevices = []rspec.LinuxDeviceCgroup{
 	{Allow: true, Type: "c", Major: i64(-1), Minor: i64(-1), Access: "m"},
 	{Allow: true, Type: "b", Major: i64(-1), Minor: i64(-1), Access: "m"},
@@ -24,6 +25,7 @@ var defaultDevices = []rspec.LinuxDeviceCgroup{
 	{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},    // console
 	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},    // ptmx
 	{Allow: true, Type: "c", Major: i64(136), Minor: i64(-1), Access: "rwm"}, // pts
+	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"}, // net/tun
 }
 
 func i64(v int64) *int64 { return &v }

@@ -28,6 +28,12 @@ func Main() {
 	// Keep processes of the container from opening /proc/PID/exe of this
 	// one, the host's gorun binary (CVE-2019-5736), before it execs.
 	unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0)
+	// A session of its own, with no controlling terminal: the caller's
+	// terminal (a shell's, a CI job's) is out of the container's reach
+	// (/dev/tty, TIOCSTI), and signals sent to the caller's process group
+	// do not reach it. A process with a terminal makes the pty its
+	// controlling one later (setupConsole).
+	unix.Setsid()
 	fd, err := strconv.Atoi(os.Getenv(SyncEnv))
 	if err != nil {
 		os.Stderr.WriteString("gorun init: not started by gorun\n")

@@ -29,6 +29,14 @@ func (s *Setup) mount(m rspec.Mount) error {
 // mountFS mounts a new filesystem (proc, sysfs, tmpfs, devpts, mqueue, ...)
 // on a directory inside the rootfs.
 func (s *Setup) mountFS(m rspec.Mount, o Options) error {
+	var under *tmpfsBase
+	if m.Type == "tmpfs" {
+		var err error
+		if under, err = s.tmpfsBase(m, o); err != nil {
+			return err
+		}
+		defer under.close()
+	}
 	dest, err := s.mountpointDir(m)
 	if err != nil {
 		return err
@@ -45,6 +53,22 @@ func (s *Setup) mountFS(m rspec.Mount, o Options) error {
 	if m.Type == "proc" || m.Type == "sysfs" {
 		if err := verifyFS(s, m); err != nil {
 			return err
+		}
+	}
+	if under != nil {
+		if err := s.fillTmpfs(m, under); err != nil {
+			return err
+		}
+	}
+	if o.RecSet != 0 || o.RecClear != 0 {
+		f, err := s.openInRoot(m.Destination)
+		if err != nil {
+			return err
+		}
+		err = setAttr(int(f.Fd()), mountAttr(o.RecSet, o.RecClear), true)
+		f.Close()
+		if err != nil {
+			return &errs.Error{Field: "options", Value: fmt.Sprint(m.Options), Err: fmt.Errorf("set recursive attributes of %s: %w", m.Destination, err)}
 		}
 	}
 	return s.setPropagation(m, o)
@@ -147,22 +171,41 @@ func openBindTree(source string, o Options, userns *os.File) (int, error) {
 	if err != nil {
 		return -1, &errs.Error{Field: "source", Value: source, Err: fmt.Errorf("open_tree: %w", err)}
 	}
-	attr := mountAttr(o.Flags)
 	if userns != nil {
-		attr.Attr_set |= unix.MOUNT_ATTR_IDMAP
-		attr.Userns_fd = uint64(userns.Fd())
-	}
-	if attr.Attr_set != 0 || attr.Attr_clr != 0 {
-		sf := uint(unix.AT_EMPTY_PATH)
-		if o.Recursive {
-			sf |= unix.AT_RECURSIVE
-		}
-		if err := unix.MountSetattr(tree, "", sf, attr); err != nil {
+		// The id mapping goes on every mount of the tree.
+		attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns.Fd())}
+		if err := setAttr(tree, attr, o.Recursive); err != nil {
 			unix.Close(tree)
-			return -1, &errs.Error{Field: "options", Value: fmt.Sprint(o.Flags), Err: fmt.Errorf("set attributes of bind mount of %s: %w", source, err)}
+			return -1, &errs.Error{Field: "options", Value: "idmap", Err: fmt.Errorf("map the ids of bind mount of %s: %w", source, err)}
 		}
+	}
+	if err := setFlags(tree, o); err != nil {
+		unix.Close(tree)
+		return -1, &errs.Error{Field: "options", Value: fmt.Sprint(o.Flags), Err: fmt.Errorf("set attributes of bind mount of %s: %w", source, err)}
 	}
 	return tree, nil
+}
+
+// setFlags gives the mount behind fd o's flags, and its recursive flags to
+// it and every mount below it.
+func setFlags(fd int, o Options) error {
+	if err := setAttr(fd, mountAttr(o.Flags, 0), false); err != nil {
+		return err
+	}
+	return setAttr(fd, mountAttr(o.RecSet, o.RecClear), true)
+}
+
+// setAttr applies attr (if it changes anything) to the mount behind fd and,
+// if recursive, every mount below it.
+func setAttr(fd int, attr *unix.MountAttr, recursive bool) error {
+	if attr.Attr_set == 0 && attr.Attr_clr == 0 {
+		return nil
+	}
+	flags := uint(unix.AT_EMPTY_PATH)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	return unix.MountSetattr(fd, "", flags, attr)
 }
 
 // IDMappedTree is openBindTree for the parent side: a detached bind of
@@ -189,27 +232,39 @@ func attachTree(tree int, source string, dest *os.File, o Options) error {
 	return nil
 }
 
-// mountAttr turns MS_* flags into mount_setattr attributes.
-func mountAttr(flags uintptr) *unix.MountAttr {
+// mountAttr turns MS_* flags to set and to clear into mount_setattr
+// attributes. The access-time flags are one setting (MOUNT_ATTR__ATIME):
+// setting one replaces the others, clearing one goes back to relatime.
+func mountAttr(set, clear uintptr) *unix.MountAttr {
 	a := &unix.MountAttr{}
-	set := func(ms uintptr, attr uint64) {
-		if flags&ms != 0 {
-			a.Attr_set |= attr
+	for _, f := range []struct {
+		ms   uintptr
+		attr uint64
+	}{
+		{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY},
+		{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV},
+		{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+		{unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME},
+		{unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	} {
+		if set&f.ms != 0 {
+			a.Attr_set |= f.attr
+		}
+		if clear&f.ms != 0 {
+			a.Attr_clr |= f.attr
 		}
 	}
-	set(unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY)
-	set(unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID)
-	set(unix.MS_NODEV, unix.MOUNT_ATTR_NODEV)
-	set(unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC)
-	set(unix.MS_NODIRATIME, unix.MOUNT_ATTR_NODIRATIME)
-	set(unix.MS_NOSYMFOLLOW, unix.MOUNT_ATTR_NOSYMFOLLOW)
 	switch {
-	case flags&unix.MS_NOATIME != 0:
+	case set&unix.MS_NOATIME != 0:
 		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
 		a.Attr_set |= unix.MOUNT_ATTR_NOATIME
-	case flags&unix.MS_STRICTATIME != 0:
+	case set&unix.MS_STRICTATIME != 0:
 		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
 		a.Attr_set |= unix.MOUNT_ATTR_STRICTATIME
+	case set&unix.MS_RELATIME != 0, clear&(unix.MS_NOATIME|unix.MS_STRICTATIME) != 0:
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME
+		a.Attr_set |= unix.MOUNT_ATTR_RELATIME
 	}
 	return a
 }

@@ -9,11 +9,20 @@ import (
 
 // Options is a mount's options split into what mount(2) takes.
 type Options struct {
-	Flags       uintptr // MS_* flags for the mount itself
-	Propagation []uintptr
-	Data        string // filesystem options ("mode=755,size=64k")
-	Bind        bool
-	Recursive   bool
+	// Flags are MS_* flags for the mount itself: on an rbind, the top
+	// mount of the tree only, as runc applies them.
+	Flags uintptr
+	// RecSet and RecClear are the MS_* flags the recursive options ("rro",
+	// "rnosuid", "rrw", ...) set and clear on the mount and every mount
+	// below it.
+	RecSet, RecClear uintptr
+	Propagation      []uintptr
+	Data             string // filesystem options ("mode=755,size=64k")
+	Bind             bool
+	Recursive        bool
+	// CopyUp (tmpcopyup): a tmpfs starts with a copy of what the image
+	// has at its mount point.
+	CopyUp bool
 }
 
 type flagOpt struct {
@@ -51,6 +60,20 @@ var flagOpts = map[string]flagOpt{
 	"symfollow":     {true, unix.MS_NOSYMFOLLOW},
 }
 
+// recFlagOpts are the recursive forms of flagOpts (runc's, from
+// mount_setattr(2)'s AT_RECURSIVE): "rro" makes a whole bind tree read-only.
+var recFlagOpts = map[string]flagOpt{
+	"rro": {false, unix.MS_RDONLY}, "rrw": {true, unix.MS_RDONLY},
+	"rnosuid": {false, unix.MS_NOSUID}, "rsuid": {true, unix.MS_NOSUID},
+	"rnodev": {false, unix.MS_NODEV}, "rdev": {true, unix.MS_NODEV},
+	"rnoexec": {false, unix.MS_NOEXEC}, "rexec": {true, unix.MS_NOEXEC},
+	"rnodiratime": {false, unix.MS_NODIRATIME}, "rdiratime": {true, unix.MS_NODIRATIME},
+	"rnoatime": {false, unix.MS_NOATIME}, "ratime": {true, unix.MS_NOATIME},
+	"rstrictatime": {false, unix.MS_STRICTATIME}, "rnostrictatime": {true, unix.MS_STRICTATIME},
+	"rrelatime": {false, unix.MS_RELATIME}, "rnorelatime": {true, unix.MS_RELATIME},
+	"rnosymfollow": {false, unix.MS_NOSYMFOLLOW}, "rsymfollow": {true, unix.MS_NOSYMFOLLOW},
+}
+
 var propagationOpts = map[string]uintptr{
 	"private":     unix.MS_PRIVATE,
 	"rprivate":    unix.MS_PRIVATE | unix.MS_REC,
@@ -83,6 +106,16 @@ func ParseOptions(opts []string) Options {
 			}
 			continue
 		}
+		if f, ok := recFlagOpts[opt]; ok {
+			if f.clear {
+				o.RecSet &^= f.flag
+				o.RecClear |= f.flag
+			} else {
+				o.RecSet |= f.flag
+				o.RecClear &^= f.flag
+			}
+			continue
+		}
 		if p, ok := propagationOpts[opt]; ok {
 			o.Propagation = append(o.Propagation, p)
 			continue
@@ -94,8 +127,11 @@ func ParseOptions(opts []string) Options {
 		case "rbind":
 			o.Bind, o.Recursive = true, true
 			continue
-		case "tmpcopyup", "idmap", "ridmap", "rro", "rrw":
-			// Handled elsewhere or not supported; never passed as data.
+		case "tmpcopyup":
+			o.CopyUp = true
+			continue
+		case "idmap", "ridmap":
+			// The parent prepares idmapped trees (see IDMappedTree).
 			continue
 		}
 		data = append(data, opt)
@@ -107,8 +143,11 @@ func ParseOptions(opts []string) Options {
 // KnownOptions lists the mount options gorun interprets itself (any other
 // word goes to the filesystem as data), sorted.
 func KnownOptions() []string {
-	out := []string{"bind", "rbind"}
+	out := []string{"bind", "rbind", "tmpcopyup", "idmap", "ridmap"}
 	for n := range flagOpts {
+		out = append(out, n)
+	}
+	for n := range recFlagOpts {
 		out = append(out, n)
 	}
 	for n := range propagationOpts {
@@ -116,4 +155,17 @@ func KnownOptions() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// IsKnownOption says whether gorun interprets mount option opt itself
+// (rather than passing it to the filesystem).
+func IsKnownOption(opt string) bool {
+	_, flag := flagOpts[opt]
+	_, rec := recFlagOpts[opt]
+	_, prop := propagationOpts[opt]
+	switch opt {
+	case "bind", "rbind", "tmpcopyup", "idmap", "ridmap":
+		return true
+	}
+	return flag || rec || prop
 }

@@ -98,7 +98,9 @@ func ReadonlyPaths(paths []string) error {
 		if err != nil {
 			return &errs.Error{Field: fmt.Sprintf("linux.readonlyPaths[%d]", i), Value: p, Err: err}
 		}
-		err = bindAt(procFd(f), f, Options{Bind: true, Recursive: true, Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC})
+		// Read-only all the way down (/proc/sys has submounts); its other
+		// flags are left as they are, as runc leaves them.
+		err = bindAt(procFd(f), f, Options{Bind: true, Recursive: true, RecSet: unix.MS_RDONLY})
 		f.Close()
 		if err != nil {
 			return &errs.Error{Field: fmt.Sprintf("linux.readonlyPaths[%d]", i), Value: p, Err: err}

@@ -84,6 +84,16 @@ func Prepare(s *Setup) error {
 			return err
 		}
 	}
+	// A working directory the image lacks is made, as runc does (a
+	// Kubernetes workingDir need not exist in the image), inside the
+	// rootfs and its mounts, before the root may turn read-only.
+	if p := s.Spec.Process; p != nil && p.Cwd != "" {
+		d, err := s.mkdirInRoot(p.Cwd)
+		if err != nil {
+			return &errs.Error{Field: "process.cwd", Value: p.Cwd, Err: err, Hint: "the working directory must be a directory in the rootfs, or creatable there"}
+		}
+		d.Close()
+	}
 	return nil
 }
 

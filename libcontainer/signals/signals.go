@@ -11,13 +11,14 @@ import (
 )
 
 // Parse accepts a signal name with or without "SIG" ("TERM", "SIGKILL",
-// case-insensitive), a number ("9"), or a real-time signal ("RTMIN+3").
+// case-insensitive), a number ("9"; 0 checks that the process exists, as
+// kill(2) and runc take it), or a real-time signal ("RTMIN+3").
 func Parse(s string) (unix.Signal, error) {
 	bad := func() error {
-		return errs.Field("signal", s, "use a name such as TERM or SIGKILL, or a number from 1 to 64", "unknown signal")
+		return errs.Field("signal", s, "use a name such as TERM or SIGKILL, or a number from 0 to 64", "unknown signal")
 	}
 	if n, err := strconv.Atoi(s); err == nil {
-		if n < 1 || n > 64 {
+		if n < 0 || n > 64 {
 			return 0, bad()
 		}
 		return unix.Signal(n), nil
