@@ -175,3 +175,61 @@ func TestFailingPrestartHook(t *testing.T) {
 		t.Error("the container's process ran")
 	}
 }
+
+// TestFailingLaterHooks: runtime-spec's rules for hooks that fail after
+// create. A failing startContainer hook makes start fail, the program never
+// runs; a failing poststart hook makes start fail and stops the container;
+// a failing poststop hook is a warning, and the hooks after it still run.
+func TestFailingLaterHooks(t *testing.T) {
+	root := setup(t)
+	logDir := hostDir(t)
+	env := []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}
+	fail := specs.Hook{Path: "/bin/sh", Args: []string{"sh", "-c", "echo hook says no >&2; exit 3"}, Env: env}
+
+	t.Run("startContainer", func(t *testing.T) {
+		id := containerID(t)
+		b := sh(t, "touch /hooklog/ran-start; sleep 300")
+		bindMount(b.Spec, logDir, "/hooklog")
+		b.Spec.Hooks = &specs.Hooks{StartContainer: []specs.Hook{fail}}
+		writeBundle(t, b)
+		create(t, root, b, id)
+		out, errOut, code := gorun(t, root, "start", id)
+		expectFailure(t, "start with a failing startContainer hook", out, errOut, code, "hooks.startContainer[0]", "exit status 3")
+		waitStatus(t, root, id, "stopped", 2*time.Second)
+		if _, err := os.Stat(filepath.Join(logDir, "ran-start")); err == nil {
+			t.Error("the container's program ran")
+		}
+		mustGorun(t, root, "delete", id)
+	})
+
+	t.Run("poststart", func(t *testing.T) {
+		id := containerID(t)
+		b := sh(t, "sleep 300")
+		b.Spec.Hooks = &specs.Hooks{Poststart: []specs.Hook{fail}}
+		writeBundle(t, b)
+		create(t, root, b, id)
+		out, errOut, code := gorun(t, root, "start", id)
+		expectFailure(t, "start with a failing poststart hook", out, errOut, code, "hooks.poststart[0]")
+		waitStatus(t, root, id, "stopped", 2*time.Second)
+		mustGorun(t, root, "delete", id)
+	})
+
+	t.Run("poststop", func(t *testing.T) {
+		id := containerID(t)
+		b := sh(t, "true")
+		mark := filepath.Join(logDir, "second-poststop")
+		b.Spec.Hooks = &specs.Hooks{Poststop: []specs.Hook{fail,
+			{Path: "/bin/sh", Args: []string{"sh", "-c", "touch " + mark}, Env: env}}}
+		writeBundle(t, b)
+		create(t, root, b, id)
+		mustGorun(t, root, "start", id)
+		waitStatus(t, root, id, "stopped", 2*time.Second)
+		out, errOut, code := gorun(t, root, "delete", id)
+		if code != 0 || !strings.Contains(errOut, "hooks.poststop[0]") {
+			t.Errorf("delete with a failing poststop hook: exit %d, stdout %q, stderr %q; want success and a warning", code, out, errOut)
+		}
+		if _, err := os.Stat(mark); err != nil {
+			t.Errorf("the poststop hook after the failing one did not run: %v", err)
+		}
+	})
+}

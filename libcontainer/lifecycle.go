@@ -14,6 +14,7 @@ import (
 	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/hooks"
+	"github.com/gorun/gorun/libcontainer/initmsg"
 	"github.com/gorun/gorun/libcontainer/state"
 )
 
@@ -35,17 +36,20 @@ func (c *Container) Start() error {
 	os.Remove(fifoPath)
 	if h := c.st.Hooks; h != nil {
 		if err := hooks.Run("poststart", h.Poststart, c.hookState(rspec.StateRunning)); err != nil {
-			slog.Warn(err.Error())
+			// runtime-spec: an error, and the container stopped.
+			signalInit(c.st.InitPid, c.st.InitStart, unix.SIGKILL)
+			return err
 		}
 	}
 	return nil
 }
 
 // awaitFifo opens the read side of the exec fifo and waits until the init
-// has written its byte and then exec'd the user's program: the init keeps
-// its write end open (close-on-exec) through the startContainer hooks, so
-// end-of-file means the program runs (or the init died). Only then are the
-// poststart hooks due.
+// has run the startContainer hooks, written its byte and exec'd the user's
+// program: the init keeps its write end open (close-on-exec), so
+// end-of-file after the byte means the program runs. Only then are the
+// poststart hooks due. A failed hook comes back as initmsg.FifoFailed and the
+// error's text.
 func (c *Container) awaitFifo(path string) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -68,10 +72,14 @@ func (c *Container) awaitFifo(path string) error {
 			return err
 		}
 		if fds[0].Revents&(unix.POLLIN|unix.POLLHUP) != 0 {
-			var b [1]byte
+			var b [4096]byte
 			n, err := unix.Read(fd, b[:])
 			switch {
-			case n == 1:
+			case n > 0 && b[0] == initmsg.FifoFailed:
+				// The init could not go on (a startContainer hook
+				// failed) and said why before it exited.
+				return errors.New(string(b[1:n]))
+			case n > 0:
 				released = true
 				continue
 			case n == 0 && err == nil && released:
@@ -154,7 +162,7 @@ func (c *Container) Delete(force bool) error {
 		cgroups.RemoveEmptyParents(c.st.Cgroup)
 	}
 	if h := c.st.Hooks; h != nil {
-		if err := hooks.Run("poststop", h.Poststop, c.hookState(rspec.StateStopped)); err != nil {
+		if err := hooks.RunAll("poststop", h.Poststop, c.hookState(rspec.StateStopped)); err != nil {
 			slog.Warn(err.Error())
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -18,9 +19,19 @@ import (
 	"github.com/gorun/gorun/libcontainer/nsenter"
 )
 
-// Run runs hooks of one kind ("prestart", "poststop", ...) in order and
+// Run runs hooks of one kind ("prestart", "poststart", ...) in order and
 // stops at the first that fails.
 func Run(kind string, hooks []rspec.Hook, st *rspec.State) error {
+	return run(kind, hooks, st, false)
+}
+
+// RunAll runs every hook of one kind, whatever fails (poststop: runtime-spec
+// asks for a warning and the remaining hooks), and returns the failures.
+func RunAll(kind string, hooks []rspec.Hook, st *rspec.State) error {
+	return run(kind, hooks, st, true)
+}
+
+func run(kind string, hooks []rspec.Hook, st *rspec.State, all bool) error {
 	if len(hooks) == 0 {
 		return nil
 	}
@@ -28,12 +39,17 @@ func Run(kind string, hooks []rspec.Hook, st *rspec.State) error {
 	if err != nil {
 		return err
 	}
+	var failed []error
 	for i, h := range hooks {
 		if err := runOne(h, stdin); err != nil {
-			return &errs.Error{Field: fmt.Sprintf("hooks.%s[%d]", kind, i), Value: h.Path, Err: err}
+			err = &errs.Error{Field: fmt.Sprintf("hooks.%s[%d]", kind, i), Value: h.Path, Err: err}
+			if !all {
+				return err
+			}
+			failed = append(failed, err)
 		}
 	}
-	return nil
+	return errors.Join(failed...)
 }
 
 func runOne(h rspec.Hook, stdin []byte) error {

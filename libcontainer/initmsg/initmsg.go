@@ -42,6 +42,14 @@ const (
 	Forked Type = "forked"
 )
 
+// What the init writes into the exec fifo once `gorun start` opened it:
+// FifoStarted, then it execs the program; or FifoFailed and a message (a
+// startContainer hook failed), then it exits.
+const (
+	FifoStarted = '0'
+	FifoFailed  = 'E'
+)
+
 // InitConfig is what the child needs to set up the container or the exec'd
 // process.
 type InitConfig struct {

@@ -142,17 +142,20 @@ func (c *child) initContainer() error {
 	if err != nil {
 		return fatal("open exec fifo", err)
 	}
-	if _, err := fifo.Write([]byte{'0'}); err != nil {
+	unix.Close(c.cfg.FifoFD)
+	// `start` is waiting: its startContainer hooks run now, and it hears
+	// of their failure.
+	if s.Hooks != nil {
+		if err := hooks.Run("startContainer", s.Hooks.StartContainer, c.hookState(rspec.StateCreated)); err != nil {
+			fifo.Write([]byte(string(initmsg.FifoFailed) + err.Error()))
+			return fatal("startContainer hooks", err)
+		}
+	}
+	if _, err := fifo.Write([]byte{initmsg.FifoStarted}); err != nil {
 		return fatal("signal start", err)
 	}
 	// The write end stays open until exec closes it (O_CLOEXEC): `start`
 	// waits for that, so its poststart hooks run after the program started.
-	unix.Close(c.cfg.FifoFD)
-	if s.Hooks != nil {
-		if err := hooks.Run("startContainer", s.Hooks.StartContainer, c.hookState(rspec.StateCreated)); err != nil {
-			return fatal("startContainer hooks", err)
-		}
-	}
 	return fatal("exec", target.exec())
 }
 
