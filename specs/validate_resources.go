@@ -111,7 +111,7 @@ func cpuList(field, list string) error {
 
 func pids(p *rspec.LinuxPids) error {
 	if p != nil && p.Limit != nil && *p.Limit < -1 {
-		return errs.Field(res+".pids.limit", fmt.Sprint(*p.Limit), "use a maximum number of processes, or -1 or 0 for no limit",
+		return errs.Field(res+".pids.limit", fmt.Sprint(*p.Limit), "use a maximum number of processes (0 allows no new ones), or -1 for no limit",
 			"out of range")
 	}
 	return nil

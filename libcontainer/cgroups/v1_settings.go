@@ -212,9 +212,10 @@ func rdmaLine(dev string, l rspec.LinuxRdma) string {
 	return fmt.Sprintf("%s hca_handle=%s hca_object=%s", dev, v(l.HcaHandles), v(l.HcaObjects))
 }
 
-// pidsMax is pids.max for a limit: 0 and -1 mean no limit.
+// pidsMax is pids.max for a limit: -1 means no limit; 0 is a limit
+// (runtime-spec 1.3: the kernel takes it, runtimes should too).
 func pidsMax(limit int64) string {
-	if limit <= 0 {
+	if limit < 0 {
 		return "max"
 	}
 	return itoa(limit)

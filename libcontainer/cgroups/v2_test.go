@@ -120,7 +120,8 @@ func TestV2ManagerFakeCgroupfs(t *testing.T) {
 		CPU: &rspec.LinuxCPU{Quota: i64(-1), Period: u64(50000)}}); err != nil {
 		t.Fatal(err)
 	}
-	for file, want := range map[string]string{"memory.max": "max", "pids.max": "max", "cpu.max": "max 50000"} {
+	// pids 0 is a limit (runtime-spec 1.3), -1 none.
+	for file, want := range map[string]string{"memory.max": "max", "pids.max": "0", "cpu.max": "max 50000"} {
 		if got := readTrim(t, filepath.Join(dir, file)); got != want {
 			t.Errorf("after Set: %s: %q, want %q", file, got, want)
 		}
