@@ -330,6 +330,10 @@ var badCases = []badCase{
 	{name: "cli_negative_preserve_fds", args: func(e *badEnv) []string {
 		return []string{"create", "--preserve-fds", "-1", "--bundle", e.bundle(nil).Dir, e.id}
 	}, want: []string{`--preserve-fds "-1"`}},
+	{name: "cli_exec_negative_preserve_fds", args: func(e *badEnv) []string {
+		e.running(e.id)
+		return []string{"exec", "--preserve-fds", "-3", e.id, "true"}
+	}, want: []string{`--preserve-fds "-3"`}},
 	{name: "cli_pid_file_unwritable", args: func(e *badEnv) []string {
 		return []string{"create", "--pid-file", "/no-such-dir-for-gorun/init.pid", "--bundle", e.bundle(nil).Dir, e.id}
 	}, want: []string{`--pid-file "/no-such-dir-for-gorun/init.pid"`}},

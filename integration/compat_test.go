@@ -213,3 +213,89 @@ func TestOwnSession(t *testing.T) {
 		t.Errorf("after kill 0: %s", s.Status)
 	}
 }
+
+// sharedBind makes dir a shared mount of its own (as / is on a systemd
+// host) until the test ends.
+func sharedBind(t *testing.T, dir string) {
+	t.Helper()
+	for _, args := range [][]string{{"--bind", dir, dir}, {"--make-shared", dir}} {
+		if out, err := exec.Command("mount", args...).CombinedOutput(); err != nil {
+			t.Fatalf("mount %v: %v: %s", args, err, out)
+		}
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+}
+
+// mountsUnder counts the host's mounts at or below dir.
+func mountsUnder(t *testing.T, dir string) int {
+	n := 0
+	for _, l := range lines(readFile(t, "/proc/self/mountinfo")) {
+		if f := strings.Fields(l); len(f) > 4 && (f[4] == dir || strings.HasPrefix(f[4], dir+"/")) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestRootfsPropagationSharedParent: with the rootfs on a shared mount (a
+// systemd host's /), every linux.rootfsPropagation works, the container's
+// mounts do not appear on the host, and the container's root gets the
+// propagation asked for; with rshared, a bidirectional volume (Kubernetes'
+// mountPropagation: Bidirectional) carries a mount made inside out to the
+// host.
+func TestRootfsPropagationSharedParent(t *testing.T) {
+	root := setup(t)
+	b := sh(t, `awk '$5 == "/"' /proc/self/mountinfo`)
+	sharedBind(t, b.Dir)
+	before := mountsUnder(t, b.Dir)
+	for _, tc := range []struct{ prop, want string }{
+		{"", "master:"}, {"rshared", "shared:"}, {"shared", "shared:"}, {"rslave", "master:"},
+		{"private", " - "}, {"rprivate", " - "}, {"unbindable", "unbindable"}, {"runbindable", "unbindable"},
+	} {
+		b.Spec.Linux.RootfsPropagation = tc.prop
+		writeBundle(t, b)
+		out, errOut, code := runContainer(t, root, b, containerID(t, tc.prop))
+		if code != 0 || !strings.Contains(out, tc.want) {
+			t.Errorf("rootfsPropagation %q: exit %d, root mount %q, want %q in it; stderr %s", tc.prop, code, out, tc.want, errOut)
+		}
+		if n := mountsUnder(t, b.Dir); n != before {
+			t.Errorf("rootfsPropagation %q: %d mounts under the bundle on the host, want %d", tc.prop, n, before)
+		}
+	}
+
+	vol := hostDir(t)
+	sharedBind(t, vol)
+	if err := os.Mkdir(filepath.Join(vol, "inner"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(filepath.Join(vol, "inner"), unix.MNT_DETACH) })
+	b2 := sh(t, "mount -t tmpfs bidir /vol/inner && echo mounted")
+	b2.Spec.Linux.RootfsPropagation = "rshared"
+	b2.Spec.Linux.Seccomp = nil
+	c := b2.Spec.Process.Capabilities
+	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_SYS_ADMIN"), append(c.Effective, "CAP_SYS_ADMIN"), append(c.Permitted, "CAP_SYS_ADMIN")
+	bindMount(b2.Spec, vol, "/vol", "rshared")
+	writeBundle(t, b2)
+	if out := mustRun(t, root, b2, containerID(t, "bidir")); out != "mounted\n" {
+		t.Fatalf("inside: %q", out)
+	}
+	if !strings.Contains(readFile(t, "/proc/self/mountinfo"), " "+filepath.Join(vol, "inner")+" ") {
+		t.Error("the mount made in the bidirectional volume did not reach the host")
+	}
+}
+
+// TestNoHostConsole: the device rules do not let the container reach the
+// host's console (c 5:1) through a node of its own making; its own
+// /dev/console is its pty.
+func TestNoHostConsole(t *testing.T) {
+	root := setup(t)
+	b := sh(t, "mknod /tmp/hc c 5 1 && { (true < /tmp/hc) && echo opened || echo refused; }")
+	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
+	c := b.Spec.Process.Capabilities
+	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_MKNOD"), append(c.Effective, "CAP_MKNOD"), append(c.Permitted, "CAP_MKNOD")
+	writeBundle(t, b)
+	out, errOut, code := runContainer(t, root, b, containerID(t))
+	if code != 0 || out != "refused\n" || !strings.Contains(errOut, "Operation not permitted") {
+		t.Errorf("open of a host console node: exit %d, stdout %q, stderr %q; want EPERM", code, out, errOut)
+	}
+}

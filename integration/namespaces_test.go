@@ -46,6 +46,18 @@ func TestTimeNamespace(t *testing.T) {
 	if inside < year || float64(inside) > host+year+60 {
 		t.Errorf("uptime inside %d s, host %.0f s: want the host's plus one year", inside, host)
 	}
+
+	// An exec'd process joins the time namespace too (only a
+	// single-threaded process may: gorun's child does it in nsenter).
+	id := containerID(t, "exec")
+	startSleeper(t, root, id, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.TimeNamespace})
+		s.Linux.TimeOffsets = b.Spec.Linux.TimeOffsets
+	})
+	out = mustGorun(t, root, "exec", id, "cut", "-d.", "-f1", "/proc/uptime")
+	if inside, err := strconv.Atoi(strings.TrimSpace(out)); err != nil || inside < year {
+		t.Errorf("uptime in an exec'd process: %q, want the host's plus one year", out)
+	}
 }
 
 // TestUserNamespaceInit: the init of a container with a user namespace is

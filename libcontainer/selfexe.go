@@ -48,13 +48,18 @@ func sealedMemfd() (*os.File, error) {
 		mem.Close()
 		return nil, err
 	}
+	defer mem.Close()
 	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 	if _, err := unix.FcntlInt(mem.Fd(), unix.F_ADD_SEALS, seals); err != nil {
-		mem.Close()
 		return nil, fmt.Errorf("seal gorun's binary: %w", err)
 	}
-	defer mem.Close()
-	return highFd(int(mem.Fd()), "gorun (memfd)")
+	// A copy of the fd: mem's own is closed through mem, once (closing
+	// it by number too would close whatever reused the number meanwhile).
+	nfd, err := unix.FcntlInt(mem.Fd(), unix.F_DUPFD_CLOEXEC, 100)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(nfd), "gorun (memfd)"), nil
 }
 
 func highFd(fd int, name string) (*os.File, error) {

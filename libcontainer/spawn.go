@@ -33,13 +33,13 @@ var cloneFlags = map[rspec.LinuxNamespaceType]uintptr{
 }
 
 // setnsFlags maps the namespace types the parent joins on its own thread
-// before forking; user and mount are joined in the child by nsenter.
+// before forking; user, mount, cgroup and time are joined in the child by
+// nsenter (see planJoins).
 var setnsFlags = map[rspec.LinuxNamespaceType]int{
 	rspec.PIDNamespace:     unix.CLONE_NEWPID,
 	rspec.NetworkNamespace: unix.CLONE_NEWNET,
 	rspec.IPCNamespace:     unix.CLONE_NEWIPC,
 	rspec.UTSNamespace:     unix.CLONE_NEWUTS,
-	rspec.TimeNamespace:    unix.CLONE_NEWTIME,
 }
 
 // spawnOpts says how to start the child.
@@ -214,8 +214,8 @@ func startInCgroup(cmd *command, p *cgroups.Placement) (done func(), err error) 
 
 // planJoins splits namespaces into clone flags for the new ones, the ones
 // this process joins on a thread before forking, and the ones the child
-// joins in nsenter before its Go runtime starts. User, mount and cgroup
-// namespaces are always joined by nsenter. Without root, every namespace
+// joins in nsenter before its Go runtime starts. User, mount, cgroup and
+// time namespaces are always joined by nsenter. Without root, every namespace
 // is: only after joining the container's user namespace may the process
 // join the namespaces it owns. A pid namespace joined by nsenter makes it fork.
 func planJoins(nss []rspec.LinuxNamespace, rootless bool) (cflags uintptr, joins []rspec.LinuxNamespace, nsenterPaths []string, forks bool) {
@@ -227,10 +227,12 @@ func planJoins(nss []rspec.LinuxNamespace, rootless bool) (cflags uintptr, joins
 			cflags |= cloneFlags[ns.Type]
 		case ns.Type == rspec.UserNamespace:
 			user = append(user, entry)
-		case ns.Type == rspec.MountNamespace, ns.Type == rspec.CgroupNamespace:
+		case ns.Type == rspec.MountNamespace, ns.Type == rspec.CgroupNamespace, ns.Type == rspec.TimeNamespace:
 			// A cgroup namespace is joined after the child moved itself
 			// into its cgroup (see cgroups.Placement): from the parent's
-			// thread it would limit where the child may move.
+			// thread it would limit where the child may move. A time
+			// namespace can only be joined by a single-threaded process
+			// (EUSERS from the Go parent's thread).
 			rest = append(rest, entry)
 		case !rootless:
 			joins = append(joins, ns)

@@ -43,6 +43,9 @@ var execCommand = &cli.Command{
 		if ctx.NArg() < 1 {
 			return errs.Field("arguments", "", "usage: gorun exec [OPTIONS] ID COMMAND [ARG...]", "missing container id")
 		}
+		if n := ctx.Int("preserve-fds"); n < 0 {
+			return errs.Field("--preserve-fds", ctx.String("preserve-fds"), "give a count of 0 or more", "negative")
+		}
 		c, err := loadID(ctx, ctx.Args().First())
 		if err != nil {
 			return err

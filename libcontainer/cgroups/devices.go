@@ -12,7 +12,9 @@ import (
 // Devices", plus /dev/pts/* and /dev/ptmx for terminals, /dev/net/tun as
 // runc allows it (VPN containers bind-mount it and rely on that), and mknod
 // of any device, which grants no access by itself), allowed after the
-// config's own rules as runc and crun do.
+// config's own rules as runc and crun do. Not the host's console (c 5:1):
+// a container's /dev/console is a bind of its pty, and with mknod allowed
+// a 5:1 rule would open the host's console to it.
 var defaultDevices = []rspec.LinuxDeviceCgroup{
 	{Allow: true, Type: "c", Major: i64(-1), Minor: i64(-1), Access: "m"},
 	{Allow: true, Type: "b", Major: i64(-1), Minor: i64(-1), Access: "m"},
@@ -22,7 +24,6 @@ var defaultDevices = []rspec.LinuxDeviceCgroup{
 	{Allow: true, Type: "c", Major: i64(1), Minor: i64(8), Access: "rwm"},    // random
 	{Allow: true, Type: "c", Major: i64(1), Minor: i64(9), Access: "rwm"},    // urandom
 	{Allow: true, Type: "c", Major: i64(5), Minor: i64(0), Access: "rwm"},    // tty
-	{Allow: true, Type: "c", Major: i64(5), Minor: i64(1), Access: "rwm"},    // console
 	{Allow: true, Type: "c", Major: i64(5), Minor: i64(2), Access: "rwm"},    // ptmx
 	{Allow: true, Type: "c", Major: i64(136), Minor: i64(-1), Access: "rwm"}, // pts
 	{Allow: true, Type: "c", Major: i64(10), Minor: i64(200), Access: "rwm"}, // net/tun

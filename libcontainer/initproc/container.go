@@ -121,6 +121,10 @@ func (c *child) initContainer() error {
 			return err
 		}
 	}
+	// Last of the mount work: "unbindable" would stop the binds above.
+	if err := rootfs.ApplyPropagation(s.Linux.RootfsPropagation); err != nil {
+		return err
+	}
 	// Open the exec fifo's write side through the O_PATH fd the parent
 	// passed, before the process loses its privileges.
 	fifoPath := fmt.Sprintf("/proc/self/fd/%d", c.cfg.FifoFD)

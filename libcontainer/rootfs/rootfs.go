@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -53,6 +55,16 @@ func Prepare(s *Setup) error {
 	}
 	if err := unix.Mount("", "/", "", prop, ""); err != nil {
 		return fmt.Errorf("make / %s: %w", s.Spec.Linux.RootfsPropagation, err)
+	}
+	if prop != unix.MS_SLAVE|unix.MS_REC && prop != unix.MS_PRIVATE|unix.MS_REC {
+		// The rootfs's own mount may still be shared with the host's
+		// (rshared, or a value that left it alone): the mounts made
+		// under it would appear on the host, and pivot_root refuses a
+		// new root whose parent is shared. The configured propagation
+		// goes on the new root after pivot_root (ApplyPropagation).
+		if err := parentMountPrivate(s.Rootfs); err != nil {
+			return &errs.Error{Field: "linux.rootfsPropagation", Value: s.Spec.Linux.RootfsPropagation, Err: err}
+		}
 	}
 	// pivot_root needs the new root to be a mount point.
 	if err := unix.Mount(s.Rootfs, s.Rootfs, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
@@ -137,4 +149,43 @@ func (s *Setup) mkfileInRoot(p string) (*os.File, error) {
 		}
 	}
 	return os.NewFile(uintptr(fd), p), nil
+}
+
+// parentMountPrivate makes the mount that holds dir private, if it is
+// shared (or unbindable: the rootfs could not be bound onto itself).
+func parentMountPrivate(dir string) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(dir))
+	if err != nil {
+		return err
+	}
+	var parent *mountinfo.Info
+	for _, m := range mounts {
+		if parent == nil || len(m.Mountpoint) > len(parent.Mountpoint) {
+			parent = m
+		}
+	}
+	if parent == nil || !strings.Contains(parent.Optional, "shared:") && !strings.Contains(parent.Optional, "unbindable") {
+		return nil
+	}
+	if err := unix.Mount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s (which holds the rootfs) private: %w", parent.Mountpoint, err)
+	}
+	return nil
+}
+
+// ApplyPropagation gives the container's root, once it is "/", the
+// linux.rootfsPropagation of the config (none: it stays a slave of the
+// host's mounts).
+func ApplyPropagation(name string) error {
+	if name == "" {
+		return nil
+	}
+	flags, ok := PropagationFlags(name)
+	if !ok {
+		return errs.Field("linux.rootfsPropagation", name, "use private, rprivate, slave, rslave, shared, rshared, unbindable or runbindable", "unknown propagation")
+	}
+	if err := unix.Mount("", "/", "", flags, ""); err != nil {
+		return &errs.Error{Field: "linux.rootfsPropagation", Value: name, Err: err}
+	}
+	return nil
 }
