@@ -306,3 +306,41 @@ func isDir(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.IsDir()
 }
+
+// TestExecCgroupWithSubtree: a container that moves its init below its own
+// cgroup2 cgroup and hands a controller down (systemd or a container engine
+// inside it) makes that cgroup refuse processes (EBUSY, cgroup v2's rule);
+// exec then places the process beside the init, as runc does.
+func TestExecCgroupWithSubtree(t *testing.T) {
+	root := setup(t)
+	h := detectCgroups(t)
+	if h.unified == "" {
+		t.Skip("no cgroup2 hierarchy")
+	}
+	id := containerID(t)
+	pid := startSleeper(t, root, id, nil)
+	cg := filepath.Join(h.unified, "gorun", id)
+	// A controller the container's cgroup can hand down: on this hybrid
+	// host cgroup2 has hugetlb, which /gorun (no process of its own) may
+	// pass on. /gorun goes with the last container.
+	ctrls := strings.Fields(readFile(t, filepath.Join(cg, "..", "cgroup.controllers")))
+	if len(ctrls) == 0 {
+		t.Skip("cgroup2 has no controller here to hand down")
+	}
+	if err := os.WriteFile(filepath.Join(cg, "..", "cgroup.subtree_control"), []byte("+"+ctrls[0]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(cg, "init"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cg, "init", "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cg, "cgroup.subtree_control"), []byte("+"+ctrls[0]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := mustGorun(t, root, "exec", id, "grep", "^0::", "/proc/self/cgroup")
+	if out != "0::/init\n" {
+		t.Errorf("the exec'd process is in %q, want the init's cgroup (0::/init)", out)
+	}
+}

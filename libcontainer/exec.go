@@ -1,8 +1,10 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -152,14 +154,21 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 		}
 		placement = &sub
 	}
-	ch, err := spawn(spawnOpts{
+	opts := spawnOpts{
 		cgroup:     placement,
 		namespaces: nss,
 		stdio:      stdio(o.Stdio),
 		preserve:   o.PreserveFDs,
 		extra:      extra,
 		affinity:   initialAffinity(o.Process),
-	})
+	}
+	ch, err := spawn(opts)
+	if errors.Is(err, unix.EBUSY) && o.SubCgroups == nil {
+		if q := c.initCgroup(placement); q != nil {
+			placement, opts.cgroup = q, q
+			ch, err = spawn(opts)
+		}
+	}
 	if err != nil {
 		return nil, errs.Wrap("exec", err)
 	}
@@ -203,7 +212,13 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 			if err := loadCgroup(); err != nil {
 				return err
 			}
-			if err := cg.Apply(pid); err != nil {
+			err := cg.Apply(pid)
+			if errors.Is(err, unix.EBUSY) {
+				if q := c.initCgroup(placement); q != nil {
+					err = q.Join(pid)
+				}
+			}
+			if err != nil {
 				return fmt.Errorf("exec: join cgroup %s: %w", c.st.Cgroup, err)
 			}
 			return nil
@@ -231,4 +246,30 @@ func initialAffinity(p *rspec.Process) string {
 		return ""
 	}
 	return p.ExecCPUAffinity.Initial
+}
+
+// initCgroup is p with its cgroup2 directory replaced by the one the
+// container's init is in now, or nil if that is the same. An exec'd process
+// goes there when the container's own cgroup refuses it (EBUSY): in cgroup
+// v2 a cgroup that hands controllers to sub-cgroups holds no process, and
+// a container that runs systemd or a container engine makes its cgroup so,
+// moving its init below it.
+func (c *Container) initCgroup(p *cgroups.Placement) *cgroups.Placement {
+	if p == nil || p.Dir == "" || !strings.HasSuffix(p.Dir, c.st.Cgroup) {
+		return nil
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", c.st.InitPid))
+	if err != nil {
+		return nil
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		rel, ok := strings.CutPrefix(l, "0::")
+		if !ok || rel == c.st.Cgroup || !strings.HasPrefix(rel, c.st.Cgroup+"/") {
+			continue
+		}
+		q := *p
+		q.Dir = strings.TrimSuffix(p.Dir, c.st.Cgroup) + rel
+		return &q
+	}
+	return nil
 }

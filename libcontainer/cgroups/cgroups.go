@@ -23,6 +23,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -298,9 +299,19 @@ func enableIn(dir string, ctrls []string) error {
 	if len(add) == 0 {
 		return nil
 	}
-	if err := writeFile(filepath.Join(dir, "cgroup.subtree_control"), strings.Join(add, " ")); err != nil {
-		return &errs.Error{Field: "linux.cgroupsPath", Value: dir, Err: fmt.Errorf("enable controllers %s: %w", strings.Join(add, " "), err),
-			Hint: "a cgroup that holds processes cannot hand controllers to its children: choose a parent without processes"}
+	// Best effort, as runc: a parent that holds processes (gorun in a
+	// container with a cgroup namespace of its own, whose root is such a
+	// cgroup) cannot hand any controller down, and one that refuses one
+	// controller may take the others. A container that asks for no limit
+	// needs none; one that does is told which controller is missing when
+	// its setting is written.
+	ctl := filepath.Join(dir, "cgroup.subtree_control")
+	if err := writeFile(ctl, strings.Join(add, " ")); err != nil {
+		for _, a := range add {
+			if err := writeFile(ctl, a); err != nil {
+				slog.Debug("cgroup v2: cannot enable a controller", "cgroup", dir, "controller", a[1:], "err", err)
+			}
+		}
 	}
 	return nil
 }

@@ -23,6 +23,12 @@ func Merge(cur, upd *rspec.LinuxResources) *rspec.LinuxResources {
 		setIfGiven(&m.Limit, u.Limit)
 		setIfGiven(&m.Reservation, u.Reservation)
 		setIfGiven(&m.Swap, u.Swap)
+		if u.Limit != nil && *u.Limit == -1 && u.Swap == nil {
+			// Memory made unlimited, swap not named: unlimited too (as
+			// runc's update), not a swap limit left without a memory one.
+			unlimited := int64(-1)
+			m.Swap = &unlimited
+		}
 		setIfGiven(&m.Kernel, u.Kernel)
 		setIfGiven(&m.KernelTCP, u.KernelTCP)
 		setIfGiven(&m.Swappiness, u.Swappiness)

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -108,6 +110,11 @@ func writeSetting(s setting, dirOf func(setting) (string, error)) error {
 		if s.alt != "" {
 			names += " or " + s.alt
 		}
+		if s.ctrl != "" && notDelegated(dir, s.ctrl) {
+			return &errs.Error{Field: s.field, Value: s.value,
+				Err:  fmt.Errorf("the %s controller is not enabled for cgroup %s (its parent's cgroup.subtree_control lacks it)", s.ctrl, dir),
+				Hint: "the parent cgroup must have the controller and hold no processes itself (cgroup v2's rule), or remove the setting"}
+		}
 		hint := s.hint
 		if hint == "" {
 			hint = "the kernel lacks the feature: remove the setting"
@@ -142,4 +149,14 @@ func writeFile(path, value string) error {
 		return &fs.PathError{Op: "write", Path: path, Err: err}
 	}
 	return nil
+}
+
+// notDelegated says whether dir is a cgroup2 cgroup whose parent does not
+// enable controller ctrl for it.
+func notDelegated(dir, ctrl string) bool {
+	if _, err := os.Stat(filepath.Join(dir, "cgroup.controllers")); err != nil {
+		return false // a v1 hierarchy
+	}
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(dir), "cgroup.subtree_control"))
+	return err == nil && !slices.Contains(strings.Fields(string(b)), ctrl)
 }

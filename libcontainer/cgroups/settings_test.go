@@ -230,7 +230,7 @@ func TestV2SettingsEveryField(t *testing.T) {
 	got := files(ss)
 	for _, want := range []string{
 		"memory.max=67108864", "memory.low=33554432", "memory.swap.max=33554432",
-		"cpu.weight=20", "cpu.idle=0", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpuset.cpus=0-1", "cpuset.mems=0",
+		"cpu.weight=59", "cpu.idle=0", "cpu.max=50000 100000", "cpu.max.burst=1000", "cpuset.cpus=0-1", "cpuset.mems=0",
 		"pids.max=64",
 		"io.bfq.weight=500", "io.bfq.weight=8:0 200",
 		"io.max=8:0 rbps=1000", "io.max=8:0 wbps=2000", "io.max=8:0 riops=30", "io.max=8:0 wiops=40",
@@ -275,7 +275,8 @@ func TestV2SettingsConversions(t *testing.T) {
 		{"period alone", rspec.LinuxResources{CPU: &rspec.LinuxCPU{Period: u64(50000)}}, []string{"cpu.max=max 50000"}},
 		{"shares bounds", rspec.LinuxResources{CPU: &rspec.LinuxCPU{Shares: u64(2)}}, []string{"cpu.weight=1"}},
 		{"shares max", rspec.LinuxResources{CPU: &rspec.LinuxCPU{Shares: u64(262144)}}, []string{"cpu.weight=10000"}},
-		{"shares default", rspec.LinuxResources{CPU: &rspec.LinuxCPU{Shares: u64(1024)}}, []string{"cpu.weight=39"}},
+		{"shares default", rspec.LinuxResources{CPU: &rspec.LinuxCPU{Shares: u64(1024)}}, []string{"cpu.weight=100"}},
+		{"shares 4096", rspec.LinuxResources{CPU: &rspec.LinuxCPU{Shares: u64(4096)}}, []string{"cpu.weight=303"}},
 		{"ignored v1-only fields", rspec.LinuxResources{Memory: &rspec.LinuxMemory{Kernel: i64(1), KernelTCP: i64(1), Swappiness: u64(10),
 			UseHierarchy: bptr(true), DisableOOMKiller: bptr(false)}, BlockIO: &rspec.LinuxBlockIO{LeafWeight: u16(100)}}, nil},
 	} {

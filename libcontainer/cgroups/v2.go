@@ -3,6 +3,7 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -119,13 +120,18 @@ func (m *v2) Signal(sig unix.Signal) error {
 		}
 	}
 	frozen := isFrozenV2(m.dir)
+	thaw := false
 	if !frozen {
+		// Frozen, no process forks past the signal. A cgroup that will
+		// not freeze (a process stuck in the kernel) is signalled all the
+		// same, as runc does.
 		if err := m.Freeze(); err != nil {
-			return err
+			slog.Warn("kill --all: signalling without freezing the cgroup first", "cgroup", m.dir, "err", err)
 		}
+		thaw = true
 	}
 	err := signalPids(m, sig)
-	if !frozen {
+	if thaw {
 		if terr := m.Thaw(); err == nil {
 			err = terr
 		}
@@ -181,6 +187,12 @@ func (m *v2) Stats() (*Stats, error) {
 
 // OOMEvents watches memory.events for new oom_kill counts.
 func (m *v2) OOMEvents() (<-chan struct{}, error) {
+	// Without the memory controller there is no memory.events: the
+	// library's watch would end at once, which would read as the
+	// container having stopped.
+	if _, err := os.Stat(filepath.Join(m.dir, "memory.events")); err != nil {
+		return nil, fmt.Errorf("no memory controller in cgroup %s: %w", m.dir, err)
+	}
 	evs, errc := m.m.EventChan()
 	out := make(chan struct{})
 	go func() {

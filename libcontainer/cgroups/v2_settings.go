@@ -2,6 +2,7 @@ package cgroups
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -186,10 +187,20 @@ func maxOr(v int64) string {
 }
 
 // sharesToWeight maps cpu.shares (2..262144, default 1024) onto cpu.weight
-// (1..10000, default 100) linearly: 2 → 1, 262144 → 10000.
+// (1..10000, default 100) so that the three ends meet: 2 → 1, 1024 → 100,
+// 262144 → 10000, by a quadratic in the logarithms (log10 of the weight as
+// a quadratic in log2 of the shares through those three points), as
+// current runc and crun map them. A linear map gave the default 1024
+// shares a weight of 39, against the host's services' 100.
 func sharesToWeight(shares uint64) uint64 {
-	shares = min(max(shares, 2), 262144)
-	return 1 + (shares-2)*9999/262142
+	switch {
+	case shares <= 2:
+		return 1
+	case shares >= 262144:
+		return 10000
+	}
+	x := math.Log2(float64(shares))
+	return uint64(math.Ceil(math.Pow(10, (x*x+125*x)/612-7.0/34)))
 }
 
 // blkioToIOWeight maps a blkio weight (10..1000) onto io.weight (1..10000):

@@ -87,7 +87,7 @@ func TestV2ManagerFakeCgroupfs(t *testing.T) {
 	}
 	dir := filepath.Join(mount, p)
 	for file, want := range map[string]string{
-		"memory.max": "67108864", "memory.swap.max": "max", "memory.low": "1000", "cpu.weight": "79", "cpu.max": "25000 100000",
+		"memory.max": "67108864", "memory.swap.max": "max", "memory.low": "1000", "cpu.weight": "174", "cpu.max": "25000 100000",
 		"cpu.max.burst": "5000", "cpu.idle": "0", "cpuset.cpus": "1", "pids.max": "100", "hugetlb.2MB.max": "4194304",
 		"rdma.max": "mlx4_0 hca_handle=1 hca_object=2", "cgroup.max.descendants": "3",
 	} {
