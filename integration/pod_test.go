@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -659,4 +661,81 @@ func TestPodInfraDied(t *testing.T) {
 	_, errOut, code := gorun(t, root, "create", "--pod", "orphaned", "--bundle", sh(t, "true").Dir, id)
 	expectFailure(t, "create in a pod whose infra died", "", errOut, code, "infra process has died", "--force")
 	mustGorun(t, root, "pod", "rm", "--force", "orphaned")
+}
+
+// TestPodStopSharedPID: pod stop ends every process of a pod that shares
+// one pid namespace, also those a container's init left behind (which its
+// exit does not end there).
+func TestPodStopSharedPID(t *testing.T) {
+	root := setup(t)
+	podCreate(t, root, "stoppids", "--share-pid", "--network", "none")
+	// The init ends on SIGTERM at once; what it started stays.
+	c := podContainer(t, root, "stoppids", containerID(t), sh(t, "trap 'exit 0' TERM; sleep 1041 & echo started; while :; do sleep 0.1; done"))
+	c.awaitLine(t, "started", 10*time.Second)
+	mustGorun(t, root, "pod", "stop", "stoppids")
+	if out, _ := exec.Command("pgrep", "-f", "sleep 1041").Output(); len(out) > 0 {
+		t.Errorf("processes of the pod left after pod stop: %s", out)
+	}
+	mustGorun(t, root, "pod", "rm", "--force", "stoppids")
+}
+
+// TestPodPublishConflicts: a host port another pod publishes, or a program
+// of the host listens on, or a host address that is not this host's, is
+// refused, before anything is made.
+func TestPodPublishConflicts(t *testing.T) {
+	root := setup(t)
+	podCreate(t, root, "porta", "-p", "18121:80")
+	_, errOut, code := gorun(t, root, "pod", "create", "-p", "127.0.0.1:18121:81", "portb")
+	expectFailure(t, "pod create publishing another pod's port", "", errOut, code, "18121", "pod porta")
+
+	l, err := net.Listen("tcp", "127.0.0.1:18122")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	_, errOut, code = gorun(t, root, "pod", "create", "-p", "18122:80", "portc")
+	expectFailure(t, "pod create publishing a port in use", "", errOut, code, "18122", "address already in use")
+
+	_, errOut, code = gorun(t, root, "pod", "create", "-p", "192.0.2.7:18123:80", "portd")
+	expectFailure(t, "pod create publishing on a foreign address", "", errOut, code, "192.0.2.7", "not an address of this host")
+	for _, n := range []string{"portb", "portc", "portd"} {
+		if _, err := os.Stat(filepath.Join(root, "@pods", n)); err == nil {
+			t.Errorf("pod %s left after its create failed", n)
+		}
+	}
+	mustGorun(t, root, "pod", "rm", "porta")
+}
+
+// TestPodCgroupParentRemoved: the parents gorun made for --cgroup-parent
+// go with the pod.
+func TestPodCgroupParentRemoved(t *testing.T) {
+	root := setup(t)
+	parent := "/gorun-test-parent-" + strconv.Itoa(os.Getpid()) + "/sub"
+	podCreate(t, root, "withparent", "--network", "none", "--cgroup-parent", parent)
+	mustGorun(t, root, "pod", "rm", "withparent")
+	checkNoCgroup(t, parent)
+	checkNoCgroup(t, path.Dir(parent))
+}
+
+// TestPodRelativeRoot: a relative --root works for a pod and its
+// containers (it is made absolute, as runc does).
+func TestPodRelativeRoot(t *testing.T) {
+	root := setup(t)
+	parent, rel := filepath.Dir(root), filepath.Base(root)
+	run := func(dir string, args ...string) {
+		t.Helper()
+		cmd := exec.Command(binary(t), append([]string{"--root", rel}, args...)...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("gorun --root %s %s (in %s): %v\n%s", rel, strings.Join(args, " "), dir, err, out)
+		}
+	}
+	run(parent, "pod", "create", "--network", "none", "relpod")
+	b := sh(t, "true")
+	id := containerID(t)
+	mustDelete(t, root, id)
+	// The pod's namespace paths were recorded absolute: a container can
+	// join them (a relative path is refused as a namespace path).
+	run(parent, "run", "--pod", "relpod", "--bundle", b.Dir, id)
+	run(parent, "pod", "rm", "relpod")
 }

@@ -94,3 +94,28 @@ func removeEverywhere(p string) {
 		os.Remove(filepath.Join(m.Mountpoint, p))
 	}
 }
+
+// missingParents lists the ancestors of cgroup p (below the root, other
+// than the default parent, which removeCgroup handles) that exist in no
+// hierarchy yet, deepest first.
+func missingParents(p string) []string {
+	ms, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup", "cgroup2"))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for d := path.Dir(p); d != "/" && d != "." && d != DefaultCgroupParent; d = path.Dir(d) {
+		exists := false
+		for _, m := range ms {
+			if _, err := os.Stat(filepath.Join(m.Mountpoint, d)); err == nil {
+				exists = true
+				break
+			}
+		}
+		if exists {
+			break
+		}
+		out = append(out, d)
+	}
+	return out
+}

@@ -72,6 +72,11 @@ func Create(o CreateOpts) (_ *Pod, retErr error) {
 		return nil, err
 	}
 	st := newStore(o.Root)
+	if len(o.Publish) > 0 {
+		if err := portsFree(o.Publish, st.all()); err != nil {
+			return nil, err
+		}
+	}
 	l, err := st.create(o.Name)
 	if err != nil {
 		return nil, err
@@ -107,6 +112,11 @@ func Create(o CreateOpts) (_ *Pod, retErr error) {
 			retErr = errs.Wrap("pod create", retErr)
 		}
 	}()
+	if p.CgroupParentsMade = missingParents(cg); len(p.CgroupParentsMade) > 0 {
+		if err := st.save(p); err != nil {
+			return nil, err
+		}
+	}
 	if err := makeCgroup(cg); err != nil {
 		return nil, err
 	}
@@ -161,6 +171,9 @@ func (p *Pod) teardown(dir string) error {
 	}
 	keep(removeSandbox(dir, p.Infra))
 	keep(removeCgroup(p.Cgroup))
+	for _, d := range p.CgroupParentsMade {
+		removeEverywhere(d)
+	}
 	return first
 }
 

@@ -1,6 +1,7 @@
 package pod
 
 import (
+	"os"
 	"sort"
 	"time"
 
@@ -40,6 +41,9 @@ type ContainerInfo struct {
 	Pid     int                  `json:"pid,omitempty"`
 	Bundle  string               `json:"bundle"`
 	Created time.Time            `json:"created"`
+	// Log is the file its output goes to, for a container `pod run`
+	// started.
+	Log string `json:"log,omitempty"`
 }
 
 // members returns, oldest first, the containers under root whose config
@@ -60,7 +64,11 @@ func members(states []*libcontainer.State, podID string) []*libcontainer.State {
 func (p *Pod) info(dir string, states []*libcontainer.State) *Info {
 	in := &Info{Pod: p, StateDir: dir, Containers: []ContainerInfo{}}
 	for _, s := range members(states, p.ID) {
-		in.Containers = append(in.Containers, ContainerInfo{ID: s.ID, Status: s.Status, Pid: s.Pid, Bundle: s.Bundle, Created: s.Created})
+		ci := ContainerInfo{ID: s.ID, Status: s.Status, Pid: s.Pid, Bundle: s.Bundle, Created: s.Created}
+		if log := logPath(dir, s.ID); fileExists(log) {
+			ci.Log = log
+		}
+		in.Containers = append(in.Containers, ci)
 	}
 	if p.Infra != nil {
 		alive := p.Infra.alive()
@@ -137,4 +145,9 @@ func List(root string) ([]*Info, error) {
 		out = append(out, p.info(st.dir(n), states))
 	}
 	return out, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

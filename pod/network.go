@@ -300,16 +300,15 @@ func attach(p *Pod, list *libcni.NetworkConfigList) error {
 	if list == nil {
 		return nil
 	}
-	existed := map[string]bool{}
+	// A bridge the plugin is about to make is recorded as gorun's first,
+	// so that a create killed during ADD leaves it to `pod rm --force` (a
+	// mark whose bridge never came is dropped then).
 	for _, b := range bridges(list) {
-		existed[b] = linkExists(b)
-	}
-	res, err := cfg.AddNetworkList(ctx, list, p.runtimeConf(podIfName))
-	for b, was := range existed {
-		if !was && linkExists(b) {
+		if !linkExists(b) {
 			markBridge(b)
 		}
 	}
+	res, err := cfg.AddNetworkList(ctx, list, p.runtimeConf(podIfName))
 	if err != nil {
 		return &errs.Error{Op: "pod network", Field: "network", Value: list.Name, Err: fmt.Errorf("CNI ADD: %w", err)}
 	}

@@ -17,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
@@ -55,6 +56,9 @@ type Pod struct {
 	// Cgroup is the pod's cgroup path; each container's cgroup is
 	// Cgroup/ID.
 	Cgroup string `json:"cgroup"`
+	// CgroupParentsMade are the ancestors of Cgroup that create made
+	// (--cgroup-parent), deepest first: removal takes them away if empty.
+	CgroupParentsMade []string `json:"cgroupParentsMade,omitempty"`
 	// Namespaces maps a namespace type to the nsfs file that holds it.
 	Namespaces map[rspec.LinuxNamespaceType]string `json:"namespaces"`
 	// Infra is the process that is the init of the pod's PID namespace
@@ -182,8 +186,14 @@ func validateHostname(h string) error {
 		return errs.Field("--hostname", h, hint, "must be 1 to 64 characters")
 	}
 	for i, r := range h {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
 			return errs.Field("--hostname", h, hint, "character %q at position %d is not allowed", r, i)
+		}
+	}
+	// RFC 1123 labels: none empty, none starting or ending with '-'.
+	for _, l := range strings.Split(h, ".") {
+		if l == "" || l[0] == '-' || l[len(l)-1] == '-' {
+			return errs.Field("--hostname", h, hint+"; each dot-separated part non-empty, not starting or ending with '-'", "malformed name")
 		}
 	}
 	return nil

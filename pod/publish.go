@@ -57,21 +57,87 @@ func port(s string) (int, error) {
 	return n, nil
 }
 
-// checkPublish rejects two mappings of one host port and protocol.
+// checkPublish rejects a mapping whose host address is not one of this
+// host's, and two mappings of one host port and protocol on overlapping
+// addresses (no address: all of them).
 func checkPublish(ms []PortMapping) error {
-	seen := map[string]bool{}
-	for _, m := range ms {
+	for i, m := range ms {
 		if m.Protocol != "tcp" && m.Protocol != "udp" {
 			return errs.Field("--publish", m.String(), publishHint, "protocol %q: use tcp or udp", m.Protocol)
 		}
 		if m.HostPort < 1 || m.HostPort > 65535 || m.ContainerPort < 1 || m.ContainerPort > 65535 {
 			return errs.Field("--publish", m.String(), publishHint, "ports must be 1-65535")
 		}
-		k := fmt.Sprintf("%s:%d/%s", m.HostIP, m.HostPort, m.Protocol)
-		if seen[k] {
-			return errs.Field("--publish", m.String(), "publish each host port once", "host port %d/%s is published twice", m.HostPort, m.Protocol)
+		if m.HostIP != "" {
+			ip := net.ParseIP(m.HostIP)
+			if ip == nil {
+				return errs.Field("--publish", m.String(), publishHint, "host address %q is not an IP address", m.HostIP)
+			}
+			if !localAddress(ip) {
+				return errs.Field("--publish", m.String(), "give an address of this host (`ip addr`), or none for all of them", "%s is not an address of this host", m.HostIP)
+			}
 		}
-		seen[k] = true
+		for _, o := range ms[:i] {
+			if overlaps(m, o) {
+				return errs.Field("--publish", m.String(), "publish each host port once", "host port %d/%s is published twice", m.HostPort, m.Protocol)
+			}
+		}
+	}
+	return nil
+}
+
+// overlaps says whether mappings a and b take the same host port.
+func overlaps(a, b PortMapping) bool {
+	return a.HostPort == b.HostPort && a.Protocol == b.Protocol && (a.HostIP == "" || b.HostIP == "" || net.ParseIP(a.HostIP).Equal(net.ParseIP(b.HostIP)))
+}
+
+// localAddress says whether ip is an address of this host: unspecified,
+// loopback, or on an interface.
+func localAddress(ip net.IP) bool {
+	if ip.IsUnspecified() || ip.IsLoopback() {
+		return true
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return true // cannot tell: let the network plugin decide
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// portsFree checks that the host ports of ms are taken neither by another
+// pod (portmap's rules hold no socket) nor by a program of the host, by
+// binding each for a moment, as podman and the kubelet do.
+func portsFree(ms []PortMapping, others []*Pod) error {
+	for _, m := range ms {
+		for _, p := range others {
+			for _, o := range p.Network.Publish {
+				if overlaps(m, o) {
+					return errs.Field("--publish", m.String(), "choose another host port, or remove pod "+p.Name,
+						"host port %d/%s is published by pod %s", m.HostPort, m.Protocol, p.Name)
+				}
+			}
+		}
+		addr := net.JoinHostPort(m.HostIP, strconv.Itoa(m.HostPort))
+		var err error
+		if m.Protocol == "udp" {
+			var c net.PacketConn
+			if c, err = net.ListenPacket("udp", addr); err == nil {
+				c.Close()
+			}
+		} else {
+			var l net.Listener
+			if l, err = net.Listen("tcp", addr); err == nil {
+				l.Close()
+			}
+		}
+		if err != nil {
+			return &errs.Error{Field: "--publish", Value: m.String(), Err: err, Hint: "a program of the host listens there: choose another host port"}
+		}
 	}
 	return nil
 }

@@ -39,10 +39,17 @@ func Stop(root, name string, timeout time.Duration) error {
 	if err != nil {
 		return err
 	}
+	// live lists the containers with a process left. Once a container's
+	// init is gone, what it started (in a pod sharing one pid namespace,
+	// its exit ends nothing) gets SIGKILL at once, as containerd's shim
+	// does.
 	live := func() []*libcontainer.Container {
 		var out []*libcontainer.Container
 		for _, c := range cs {
 			if c.Status() != rspec.StateStopped {
+				out = append(out, c)
+			} else if pids, err := c.Pids(); err == nil && len(pids) > 0 {
+				c.Signal(unix.SIGKILL, true)
 				out = append(out, c)
 			}
 		}

@@ -26,7 +26,7 @@ type AddOpts struct {
 // LogPath is where the output of container id of a pod started by `pod
 // add` or `pod run` goes.
 func LogPath(root, pod, id string) string {
-	return filepath.Join(newStore(root).dir(pod), "logs", id+".log")
+	return logPath(newStore(root).dir(pod), id)
 }
 
 // Add creates container o.ID in pod o.Pod and starts it, with no terminal
@@ -165,3 +165,5 @@ func writeBundle(root, pod, name string, s *rspec.Spec) (string, error) {
 	}
 	return dir, nil
 }
+
+func logPath(podDir, id string) string { return filepath.Join(podDir, "logs", id+".log") }

@@ -304,11 +304,22 @@ func procStat(pid int) (state byte, start uint64, err error) {
 		return 0, 0, fmt.Errorf("parse /proc/%d/stat", pid)
 	}
 	start, err = strconv.ParseUint(f[19], 10, 64)
+	if err == nil {
+		// A process that is exiting (PF_EXITING, field 9) is not alive,
+		// whatever its state still says: a pid namespace's init stays in
+		// S while the kernel tears the namespace down.
+		if flags, ferr := strconv.ParseUint(f[6], 10, 64); ferr == nil && flags&pfExiting != 0 {
+			return 'X', start, nil
+		}
+	}
 	return f[0][0], start, err
 }
 
-// alive reports whether p is running (not gone, not a zombie, not a later
-// process with its pid).
+// pfExiting is the kernel's PF_EXITING task flag.
+const pfExiting = 0x4
+
+// alive reports whether p is running (not gone, not exiting, not a zombie,
+// not a later process with its pid).
 func (p *Process) alive() bool {
 	state, start, err := procStat(p.Pid)
 	return err == nil && start == p.Start && state != 'Z' && state != 'X'

@@ -170,3 +170,15 @@ func (s store) names() ([]string, error) {
 	sort.Strings(out)
 	return out, nil
 }
+
+// all loads every pod whose state can be read.
+func (s store) all() []*Pod {
+	names, _ := s.names()
+	var out []*Pod
+	for _, n := range names {
+		if p, err := s.load(n); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}

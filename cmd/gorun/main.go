@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/gorun/gorun/libcontainer"
+	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/initproc"
 	_ "github.com/gorun/gorun/libcontainer/nsenter"
 )
@@ -191,6 +193,17 @@ var logFlags struct{ path, format string }
 func setup(ctx *cli.Context) error {
 	if err := setupLog(ctx.String("log"), ctx.String("log-format"), ctx.Bool("debug")); err != nil {
 		return err
+	}
+	// An absolute --root, as runc makes it: paths recorded under it (a
+	// pod's namespaces) must not depend on the directory of the call.
+	if r := ctx.String("root"); r != "" && !filepath.IsAbs(r) {
+		abs, err := filepath.Abs(r)
+		if err != nil {
+			return &errs.Error{Field: "--root", Value: r, Err: err}
+		}
+		if err := ctx.Set("root", abs); err != nil {
+			return err
+		}
 	}
 	if ctx.Bool("systemd-cgroup") {
 		if _, err := os.Stat("/run/systemd/system"); err != nil {
