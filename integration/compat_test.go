@@ -299,3 +299,19 @@ func TestNoHostConsole(t *testing.T) {
 		t.Errorf("open of a host console node: exit %d, stdout %q, stderr %q; want EPERM", code, out, errOut)
 	}
 }
+
+// TestAmbientWithoutInheritable: runc's own template lists ambient
+// capabilities that are not inheritable; the kernel cannot raise them, and
+// runtime-spec asks for a warning, not a failure: the container runs
+// without them.
+func TestAmbientWithoutInheritable(t *testing.T) {
+	root := setup(t)
+	b := sh(t, "grep CapAmb /proc/self/status")
+	b.Spec.Process.Capabilities.Ambient = []string{"CAP_KILL"}
+	b.Spec.Process.Capabilities.Inheritable = nil
+	writeBundle(t, b)
+	out, errOut, code := runContainer(t, root, b, containerID(t))
+	if code != 0 || !strings.Contains(out, "CapAmb:\t0000000000000000") || !strings.Contains(errOut, "CAP_KILL") {
+		t.Errorf("ambient CAP_KILL without inheritable: exit %d, stdout %q, stderr %q; want a run without it and a warning", code, out, errOut)
+	}
+}

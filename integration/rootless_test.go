@@ -7,10 +7,13 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/gorun/gorun/tests/bundle"
 	"github.com/gorun/gorun/tests/leakcheck"
@@ -166,6 +169,36 @@ func TestRootlessLimitsNeedACgroup(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "linux.resources.pids") || len(lines(out)) != 1 {
 		t.Errorf("rootless run with a pids limit: exit %d, output %q; want exit 1 and one line naming linux.resources.pids", code, out)
 	}
+
+	// Sections that set nothing ask for no limit (as runc takes them).
+	var s specs.Spec
+	if err := json.Unmarshal([]byte(cfg), &s); err != nil {
+		t.Fatal(err)
+	}
+	zero, zeroU := int64(0), uint64(0)
+	s.Process.Args = []string{"true"}
+	s.Linux.Resources = &specs.LinuxResources{Memory: &specs.LinuxMemory{}, CPU: &specs.LinuxCPU{Shares: &zeroU, Quota: &zero},
+		BlockIO: &specs.LinuxBlockIO{}, Network: &specs.LinuxNetwork{}}
+	write := func() {
+		b, _ := json.Marshal(&s)
+		if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write()
+	if out, code := asUser(t, uid, gid, xdg, dir, "run", "r4"); code != 0 {
+		t.Errorf("rootless run with empty resource sections: exit %d, output %q", code, out)
+	}
+
+	// Without root, a config without a user namespace gets an error that
+	// says so (the kernel's EPERM said nothing).
+	s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.UserNamespace })
+	s.Linux.UIDMappings, s.Linux.GIDMappings = nil, nil
+	write()
+	out, code = asUser(t, uid, gid, xdg, dir, "run", "r5")
+	if code != 1 || !strings.Contains(out, "needs a user namespace") {
+		t.Errorf("rootless run without a user namespace: exit %d, output %q", code, out)
+	}
 }
 
 // TestRootlessSubordinateIDs: an unprivileged user maps its own uid and a
@@ -297,4 +330,38 @@ func replaceMappings(t *testing.T, cfg, uids, gids string) string {
 	linux["uidMappings"], linux["gidMappings"] = u, g
 	b, _ := json.MarshalIndent(c, "", "\t")
 	return string(b)
+}
+
+// TestUnshareRootUserNamespace: root of a user namespace whose setgroups
+// is denied (`unshare -r`, as some rootless tools run a runtime) can still
+// run a container with a user namespace: the child's gid map is written
+// without allowing setgroups, which that namespace could not.
+func TestUnshareRootUserNamespace(t *testing.T) {
+	root := setup(t)
+	if _, err := exec.LookPath("unshare"); err != nil {
+		t.Skip("no unshare(1)")
+	}
+	dir := t.TempDir()
+	if err := bundle.Rootfs(filepath.Join(dir, "rootfs")); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binary(t), "spec", "--rootless", "--bundle", dir)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("spec --rootless: %v: %s", err, out)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "config.json"))), &s); err != nil {
+		t.Fatal(err)
+	}
+	s.Process.Terminal, s.Process.Args = false, []string{"cat", "/proc/self/uid_map", "/proc/self/setgroups"}
+	b, _ := json.Marshal(&s)
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	id := containerID(t)
+	mustDelete(t, root, id)
+	out, err := exec.Command("unshare", "-Ur", binary(t), "--root", root, "run", "--bundle", dir, id).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "deny") || len(strings.Fields(string(out))) != 4 {
+		t.Errorf("unshare -r gorun run: %v\n%s", err, out)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/gorun/gorun/libcontainer/caps"
 	"github.com/gorun/gorun/libcontainer/cgroups"
 	"github.com/gorun/gorun/libcontainer/errs"
 	"github.com/gorun/gorun/libcontainer/fault"
@@ -49,6 +50,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if err := checkOwnMaps(s); err != nil {
 		return nil, err
 	}
+	warnUngrantable(s.Process)
 	filter, execSeccomp := compileSeccomp(o.Root, s.Linux.Seccomp)
 	netDevs, err := findNetDevices(s.Linux.NetDevices)
 	if err != nil {
@@ -411,24 +413,33 @@ func rootless() bool {
 	return os.Geteuid() != 0 || userns.RunningInUserNS()
 }
 
-// requestedLimit names the first kind of limit r asks for ("" for none).
-// Device rules do not count: without root they cannot be enforced by a
-// cgroup, and a user namespace cannot create device nodes anyway.
+// requestedLimit names the first kind of limit r asks for ("" for none):
+// a section that sets nothing (an empty object, zero values) asks for
+// nothing, as runc takes it. Device rules do not count: without root they
+// cannot be enforced by a cgroup, and a user namespace cannot create device
+// nodes anyway.
 func requestedLimit(r *rspec.LinuxResources) string {
-	switch {
-	case r == nil:
+	if r == nil {
 		return ""
-	case r.Memory != nil:
+	}
+	nz := func(p *int64) bool { return p != nil && *p != 0 }
+	nzu := func(p *uint64) bool { return p != nil && *p != 0 }
+	if m := r.Memory; m != nil && (nz(m.Limit) || nz(m.Reservation) || nz(m.Swap) || nz(m.Kernel) || nz(m.KernelTCP) ||
+		nzu(m.Swappiness) || m.DisableOOMKiller != nil && *m.DisableOOMKiller) {
 		return "memory"
-	case r.CPU != nil:
+	}
+	if c := r.CPU; c != nil && (nzu(c.Shares) || nz(c.Quota) || nzu(c.Burst) || nzu(c.Period) || nz(c.RealtimeRuntime) ||
+		nzu(c.RealtimePeriod) || c.Cpus != "" || c.Mems != "" || nz(c.Idle)) {
 		return "cpu"
-	case r.Pids != nil:
+	}
+	switch {
+	case r.Pids != nil && r.Pids.Limit != nil:
 		return "pids"
-	case r.BlockIO != nil:
+	case r.BlockIO != nil && blockIOSet(r.BlockIO):
 		return "blockIO"
 	case len(r.HugepageLimits) > 0:
 		return "hugepageLimits"
-	case r.Network != nil:
+	case r.Network != nil && (r.Network.ClassID != nil || len(r.Network.Priorities) > 0):
 		return "network"
 	case len(r.Rdma) > 0:
 		return "rdma"
@@ -436,4 +447,21 @@ func requestedLimit(r *rspec.LinuxResources) string {
 		return "unified"
 	}
 	return ""
+}
+
+func blockIOSet(b *rspec.LinuxBlockIO) bool {
+	return b.Weight != nil && *b.Weight != 0 || b.LeafWeight != nil && *b.LeafWeight != 0 || len(b.WeightDevice) > 0 ||
+		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
+		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0
+}
+
+// warnUngrantable warns of the ambient capabilities of p the kernel cannot
+// raise (see caps.UngrantableAmbient); the process gets the others.
+func warnUngrantable(p *rspec.Process) {
+	if p == nil {
+		return
+	}
+	for _, n := range caps.UngrantableAmbient(p.Capabilities) {
+		slog.Warn("process.capabilities.ambient: " + n + " is not also inheritable and permitted, which the kernel requires: not raised")
+	}
 }

@@ -82,6 +82,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 	default:
 		return nil, wrongState(c.st.ID, status, "exec needs a running container")
 	}
+	warnUngrantable(o.Process)
 	var nss []rspec.LinuxNamespace
 	for _, t := range execOrder {
 		if p, ok := c.st.NamespacePaths[t]; ok {

@@ -39,7 +39,13 @@ func checkOwnMaps(s *rspec.Spec) error {
 		return nil
 	}
 	if !hasNewNamespace(s, rspec.UserNamespace) {
-		return nil
+		for _, ns := range s.Linux.Namespaces {
+			if ns.Type == rspec.UserNamespace {
+				return nil // joined: its owner decides
+			}
+		}
+		return errs.Field("linux.namespaces", "", `add {"type": "user"} with uid and gid mappings (gorun spec --rootless writes them)`,
+			"without root, a container needs a user namespace of its own")
 	}
 	for _, m := range []struct {
 		field string

@@ -122,8 +122,9 @@ func spawn(o spawnOpts) (*child, error) {
 		cmd.sys.UidMappings = idMap(o.uidMap)
 		cmd.sys.GidMappings = idMap(o.gidMap)
 		// Without root, the kernel takes a gid map only once setgroups is
-		// denied in the namespace.
-		privileged := os.Geteuid() == 0
+		// denied in the namespace; and a namespace made where setgroups
+		// is denied (root of `unshare -r`) cannot allow it.
+		privileged := os.Geteuid() == 0 && setgroupsAllowedHere()
 		cmd.sys.GidMappingsEnableSetgroups = privileged
 		cmd.sys.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !privileged}
 	}
@@ -404,4 +405,11 @@ func (c *child) diedEarly() error {
 		return fmt.Errorf("container init died before it was ready: exit status %d", ws.ExitStatus())
 	}
 	return errors.New("container init exited before it was ready")
+}
+
+// setgroupsAllowedHere says whether this process's user namespace allows
+// setgroups (its children's can then allow it too).
+func setgroupsAllowedHere() bool {
+	b, err := os.ReadFile("/proc/self/setgroups")
+	return err != nil || strings.TrimSpace(string(b)) != "deny"
 }

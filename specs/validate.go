@@ -7,7 +7,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -209,16 +208,6 @@ func caps(c *rspec.LinuxCapabilities) error {
 					suggestUpper(n, "CAP_", known, "use a name from capabilities(7), e.g. CAP_CHOWN"),
 					"unknown capability")
 			}
-		}
-	}
-	// The kernel raises an ambient capability only if it is permitted and
-	// inheritable (runc's template lists ambient ones alone, and runc
-	// drops them silently).
-	for i, n := range c.Ambient {
-		if !slices.Contains(c.Inheritable, n) || !slices.Contains(c.Permitted, n) {
-			return errs.Field(fmt.Sprintf("process.capabilities.ambient[%d]", i), n,
-				"add it to process.capabilities.inheritable and .permitted too, or remove it from ambient",
-				"an ambient capability must also be inheritable and permitted")
 		}
 	}
 	return nil

@@ -242,9 +242,6 @@ func TestValidateBad(t *testing.T) {
 		{"personality flags", func(s *rspec.Spec, _ string) {
 			s.Linux.Personality = &rspec.LinuxPersonality{Domain: rspec.PerLinux32, Flags: []rspec.LinuxPersonalityFlag{"ADDR_NO_RANDOMIZE"}}
 		}, "linux.personality.flags", "ADDR_NO_RANDOMIZE"},
-		{"ambient capability not inheritable", func(s *rspec.Spec, _ string) {
-			s.Process.Capabilities.Ambient = []string{"CAP_KILL"}
-		}, "process.capabilities.ambient[0]", "CAP_KILL"},
 		{"scheduler ISO", func(s *rspec.Spec, _ string) {
 			s.Process.Scheduler = &rspec.Scheduler{Policy: "SCHED_ISO"}
 		}, "process.scheduler.policy", "SCHED_ISO"},

@@ -51,6 +51,11 @@ func streamEvents(c *libcontainer.Container, enc *json.Encoder, interval time.Du
 	if interval <= 0 {
 		return errs.Field("--interval", interval.String(), "give a positive duration, e.g. 5s", "not positive")
 	}
+	// A container without a cgroup (rootless) has no usage to report:
+	// say so now rather than stay silent until it exits.
+	if _, err := c.Stats(); err != nil {
+		return err
+	}
 	ooms, err := c.OOMEvents()
 	if err != nil {
 		slog.Warn("events: no OOM notifications: " + err.Error())

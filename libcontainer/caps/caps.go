@@ -5,6 +5,7 @@ package caps
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -75,6 +76,9 @@ func New(spec *rspec.LinuxCapabilities) (*Set, error) {
 				return nil, errs.Field(fmt.Sprintf("process.capabilities.%s[%d]", s.field, i), n,
 					"remove it from the config, or run gorun with it", "gorun itself does not hold this capability, so it cannot grant it")
 			}
+			if s.which == capability.AMBIENT && !(c.Get(capability.INHERITABLE, k) && c.Get(capability.PERMITTED, k)) {
+				continue // the kernel raises none other; see UngrantableAmbient
+			}
 			c.Set(s.which, k)
 		}
 	}
@@ -109,5 +113,23 @@ func Names() []string {
 		out = append(out, n)
 	}
 	sort.Strings(out)
+	return out
+}
+
+// UngrantableAmbient lists the ambient capabilities of spec that are not
+// also inheritable and permitted: the kernel cannot raise them, and gorun
+// skips them with a warning (runtime-spec: capabilities that cannot be
+// granted are warned about, not failed on; runc's own template lists
+// ambient capabilities alone).
+func UngrantableAmbient(spec *rspec.LinuxCapabilities) []string {
+	if spec == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range spec.Ambient {
+		if !slices.Contains(spec.Inheritable, n) || !slices.Contains(spec.Permitted, n) {
+			out = append(out, n)
+		}
+	}
 	return out
 }
