@@ -57,9 +57,9 @@ func port(s string) (int, error) {
 	return n, nil
 }
 
-// checkPublish rejects a mapping whose host address is not one of this
-// host's, and two mappings of one host port and protocol on overlapping
-// addresses (no address: all of them).
+// checkPublish rejects a malformed mapping, and two mappings of one host
+// port and protocol on overlapping addresses (no address: all of them).
+// What depends on the host is portsFree's.
 func checkPublish(ms []PortMapping) error {
 	for i, m := range ms {
 		if m.Protocol != "tcp" && m.Protocol != "udp" {
@@ -68,14 +68,8 @@ func checkPublish(ms []PortMapping) error {
 		if m.HostPort < 1 || m.HostPort > 65535 || m.ContainerPort < 1 || m.ContainerPort > 65535 {
 			return errs.Field("--publish", m.String(), publishHint, "ports must be 1-65535")
 		}
-		if m.HostIP != "" {
-			ip := net.ParseIP(m.HostIP)
-			if ip == nil {
-				return errs.Field("--publish", m.String(), publishHint, "host address %q is not an IP address", m.HostIP)
-			}
-			if !localAddress(ip) {
-				return errs.Field("--publish", m.String(), "give an address of this host (`ip addr`), or none for all of them", "%s is not an address of this host", m.HostIP)
-			}
+		if m.HostIP != "" && net.ParseIP(m.HostIP) == nil {
+			return errs.Field("--publish", m.String(), publishHint, "host address %q is not an IP address", m.HostIP)
 		}
 		for _, o := range ms[:i] {
 			if overlaps(m, o) {
@@ -109,11 +103,15 @@ func localAddress(ip net.IP) bool {
 	return false
 }
 
-// portsFree checks that the host ports of ms are taken neither by another
-// pod (portmap's rules hold no socket) nor by a program of the host, by
-// binding each for a moment, as podman and the kubelet do.
+// portsFree checks that the host address of each mapping of ms is this
+// host's, and that its port is taken neither by another pod (portmap's
+// rules hold no socket) nor by a program of the host, by binding it for a
+// moment, as podman and the kubelet do.
 func portsFree(ms []PortMapping, others []*Pod) error {
 	for _, m := range ms {
+		if m.HostIP != "" && !localAddress(net.ParseIP(m.HostIP)) {
+			return errs.Field("--publish", m.String(), "give an address of this host (`ip addr`), or none for all of them", "%s is not an address of this host", m.HostIP)
+		}
 		for _, p := range others {
 			for _, o := range p.Network.Publish {
 				if overlaps(m, o) {
