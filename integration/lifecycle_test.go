@@ -3,18 +3,22 @@ package integration
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // ---- gorun run ----
@@ -478,4 +482,86 @@ r=$(grep PPid /proc/$$/status | cut -f2); p=$(grep PPid /proc/$o/status | cut -f
 	if code != 0 || out != "not adopted\n" {
 		t.Errorf("run --no-subreaper: exit %d, orphan %q %s, want not adopted", code, out, errOut)
 	}
+}
+
+// TestStartFastExit: start releases the init by opening the exec fifo; a
+// program that exits at once, under a parent that reaps it at once (conmon,
+// a shim: a subreaper), may be gone before start looks for its process.
+// Start must still succeed: it failed one time in four under podman on a
+// loaded host. The reaping parent is this test binary, run again as
+// startRaceHelper.
+func TestStartFastExit(t *testing.T) {
+	root := setup(t)
+	b := sh(t, "exit 0")
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range runtime.NumCPU() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStartRaceHelper$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "GORUN_RACE_HELPER=1", "GORUN_RACE_BINARY="+binary(t), "GORUN_RACE_ROOT="+root,
+		"GORUN_RACE_BUNDLE="+b.Dir, "GORUN_RACE_ID="+containerID(t))
+	out, err := cmd.CombinedOutput()
+	close(stop)
+	wg.Wait()
+	if err != nil || !strings.Contains(string(out), "race: 0 of 40 starts failed") {
+		t.Errorf("starts of a program that exits at once, reaped at once: %v\n%s", err, out)
+	}
+}
+
+// TestStartRaceHelper is TestStartFastExit's reaping parent: a subreaper
+// that creates and starts containers and reaps every child the moment it
+// exits. Run on its own, it only skips.
+func TestStartRaceHelper(t *testing.T) {
+	if os.Getenv("GORUN_RACE_HELPER") == "" {
+		t.Skip("the reaping parent of TestStartFastExit, run by it")
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	bin, root, bundleDir, id := os.Getenv("GORUN_RACE_BINARY"), os.Getenv("GORUN_RACE_ROOT"), os.Getenv("GORUN_RACE_BUNDLE"), os.Getenv("GORUN_RACE_ID")
+	failed := 0
+	for i := range 40 {
+		cid := id + "-" + strconv.Itoa(i)
+		// Not through a pipe of this process: the init keeps its
+		// stdout, and a reader of the pipe would wait for it.
+		create := exec.Command(bin, "--root", root, "create", "--bundle", bundleDir, cid)
+		create.Stdout, create.Stderr = os.Stderr, os.Stderr
+		if err := create.Run(); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+		start := exec.Command(bin, "--root", root, "start", cid)
+		start.Stderr = os.Stderr
+		if err := start.Start(); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			var ws unix.WaitStatus
+			pid, err := unix.Wait4(-1, &ws, 0, nil)
+			if err == unix.EINTR {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pid == start.Process.Pid {
+				if ws.ExitStatus() != 0 {
+					failed++
+				}
+				break
+			}
+		}
+		exec.Command(bin, "--root", root, "delete", "--force", cid).Run()
+	}
+	fmt.Printf("race: %d of 40 starts failed\n", failed)
 }

@@ -51,16 +51,22 @@ func (c *Container) Start() error {
 // poststart hooks due. A failed hook comes back as initmsg.FifoFailed and the
 // error's text.
 func (c *Container) awaitFifo(path string) error {
+	// The pidfd first: opening the fifo releases the init, whose program
+	// may run and exit before a pidfd opened afterwards finds it (start
+	// then failed for a program that ran).
+	pidfd, err := openPidfd(c.st.InitPid, c.st.InitStart)
+	if err != nil {
+		return err
+	}
+	if pidfd < 0 {
+		return &errs.Error{Field: "container " + c.st.ID, Err: errInitGone, Hint: "its stderr says why; `gorun delete` removes it"}
+	}
+	defer unix.Close(pidfd)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
 	}
 	defer unix.Close(fd)
-	pidfd, err := unix.PidfdOpen(c.st.InitPid, 0)
-	if err != nil {
-		return errInitGone
-	}
-	defer unix.Close(pidfd)
 	released := false
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
 	for {
