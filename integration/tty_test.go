@@ -188,3 +188,56 @@ func TestExecTerminalForeground(t *testing.T) {
 		t.Errorf("gorun exec -t exited %d, want 6; terminal:\n%s", code, out.text())
 	}
 }
+
+// TestConsoleOwnedByUser: a process with a terminal running as another user
+// owns its terminal, as with runc: it can reopen it by name (script,
+// screen, su do), for the container's process and an exec'd one.
+func TestConsoleOwnedByUser(t *testing.T) {
+	root := setup(t)
+	id := containerID(t)
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	recv, err := consolesock.Listen(sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer recv.Close()
+	b := sh(t, "")
+	b.Spec.Process.Terminal = true
+	b.Spec.Process.Args = []string{"sh"}
+	b.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
+	writeBundle(t, b)
+	accept := func() *os.File {
+		t.Helper()
+		f, err := recv.Accept(10 * time.Second)
+		if err != nil {
+			t.Fatalf("console socket: %v", err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
+	done := make(chan *os.File, 1)
+	go func() {
+		f, _ := recv.Accept(10 * time.Second)
+		done <- f
+	}()
+	create(t, root, b, id, "--console-socket", sock)
+	master := <-done
+	if master == nil {
+		t.Fatal("no pty master on the console socket")
+	}
+	defer master.Close()
+	out := readPty(master)
+	mustGorun(t, root, "start", id)
+	io.WriteString(master, "echo owner $(stat -c %u $(tty)); (exec 3<>$(tty)) && echo reopened\n")
+	out.wait(t, "owner 1000")
+	out.wait(t, "reopened")
+
+	// An exec'd process with a terminal, as another user.
+	got := make(chan *os.File, 1)
+	go func() { got <- accept() }()
+	mustGorun(t, root, "exec", "-d", "-t", "--console-socket", sock, "--user", "1001", id, "sh", "-c", "echo exec-owner $(stat -c %u $(tty)); sleep 5")
+	em := <-got
+	readPty(em).wait(t, "exec-owner 1001")
+	io.WriteString(master, "exit\n")
+	waitStatus(t, root, id, "stopped", 5*time.Second)
+}

@@ -14,9 +14,11 @@ import (
 // setupConsole gives the process a terminal (process.terminal): a pty from
 // the container's own devpts, its peer made the controlling terminal and
 // stdio, its master sent to the console socket; for a container's init it
-// is also bound onto /dev/console. It returns the peer, which
+// is also bound onto /dev/console. The peer belongs to uid, the process's
+// user (as runc gives it: a process that reopens its terminal by name, such
+// as script, screen or su, needs to own it). It returns the peer, which
 // the caller closes once stdio holds it.
-func setupConsole(socketFD int, size *rspec.Box, devConsole bool) (*os.File, error) {
+func setupConsole(socketFD int, size *rspec.Box, devConsole bool, uid uint32) (*os.File, error) {
 	if socketFD < 0 {
 		return nil, errs.Field("process.terminal", "true", "pass --console-socket, or set process.terminal to false", "a terminal needs a console socket")
 	}
@@ -36,6 +38,11 @@ func setupConsole(socketFD int, size *rspec.Box, devConsole bool) (*os.File, err
 		return nil, fmt.Errorf("open pty peer: %w", errno)
 	}
 	peer := os.NewFile(pfd, "pty")
+	if err := unix.Fchown(int(pfd), int(uid), -1); err != nil && !errors.Is(err, unix.EINVAL) {
+		// EINVAL: a uid the user namespace does not map; root keeps it.
+		peer.Close()
+		return nil, &errs.Error{Field: "process.user.uid", Value: fmt.Sprint(uid), Err: fmt.Errorf("give the terminal to the process's user: %w", err)}
+	}
 	if size != nil {
 		ws := &unix.Winsize{Row: uint16(size.Height), Col: uint16(size.Width)}
 		if err := unix.IoctlSetWinsize(mfd, unix.TIOCSWINSZ, ws); err != nil {

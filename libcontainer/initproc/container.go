@@ -100,7 +100,7 @@ func (c *child) initContainer() error {
 	var console *os.File
 	if s.Process.Terminal {
 		var err error
-		if console, err = setupConsole(c.cfg.ConsoleFD, s.Process.ConsoleSize, true); err != nil {
+		if console, err = setupConsole(c.cfg.ConsoleFD, s.Process.ConsoleSize, true, s.Process.User.UID); err != nil {
 			return err
 		}
 	}

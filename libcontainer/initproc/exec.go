@@ -10,7 +10,7 @@ func (c *child) execProcess() error {
 		return err
 	}
 	if c.spec.Process.Terminal {
-		console, err := setupConsole(c.cfg.ConsoleFD, c.spec.Process.ConsoleSize, false)
+		console, err := setupConsole(c.cfg.ConsoleFD, c.spec.Process.ConsoleSize, false, c.spec.Process.User.UID)
 		if err != nil {
 			return err
 		}
