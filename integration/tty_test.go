@@ -60,34 +60,16 @@ func (r *ptyReader) wait(t *testing.T, want string) {
 func TestConsoleSocket(t *testing.T) {
 	root := setup(t)
 	id := containerID(t)
-	sock := filepath.Join(t.TempDir(), "console.sock")
-	recv, err := consolesock.Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer recv.Close()
+	cs := listenConsole(t)
 	b := sh(t, "")
 	b.Spec.Process.Terminal = true
 	b.Spec.Process.Args = []string{"sh"}
 	b.Spec.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
 	writeBundle(t, b)
 
-	type result struct {
-		f   *os.File
-		err error
-	}
-	got := make(chan result, 1)
-	go func() {
-		f, err := recv.Accept(10 * time.Second)
-		got <- result{f, err}
-	}()
-	create(t, root, b, id, "--console-socket", sock)
-	r := <-got
-	if r.err != nil {
-		t.Fatalf("console socket: %v", r.err)
-	}
-	master := r.f
-	defer master.Close()
+	next := cs.next(t)
+	create(t, root, b, id, "--console-socket", cs.path)
+	master := cs.master(t, next)
 	out := readPty(master)
 	mustGorun(t, root, "start", id)
 	io.WriteString(master, "tty; stty size\n")
@@ -189,43 +171,63 @@ func TestExecTerminalForeground(t *testing.T) {
 	}
 }
 
+// consoleListener is a console socket of the test's own, receiving the
+// pty masters gorun sends.
+type consoleListener struct {
+	path string
+	recv *consolesock.Receiver
+}
+
+func listenConsole(t *testing.T) *consoleListener {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "console.sock")
+	recv, err := consolesock.Listen(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { recv.Close() })
+	return &consoleListener{path, recv}
+}
+
+// next accepts the next pty master in the background (gorun sends it while
+// the command that makes the terminal runs); master takes it.
+func (l *consoleListener) next(t *testing.T) <-chan *os.File {
+	got := make(chan *os.File, 1)
+	go func() {
+		f, err := l.recv.Accept(10 * time.Second)
+		if err != nil {
+			t.Errorf("console socket: %v", err)
+		}
+		got <- f
+	}()
+	return got
+}
+
+func (l *consoleListener) master(t *testing.T, next <-chan *os.File) *os.File {
+	t.Helper()
+	f := <-next
+	if f == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
 // TestConsoleOwnedByUser: a process with a terminal running as another user
 // owns its terminal, as with runc: it can reopen it by name (script,
 // screen, su do), for the container's process and an exec'd one.
 func TestConsoleOwnedByUser(t *testing.T) {
 	root := setup(t)
 	id := containerID(t)
-	sock := filepath.Join(t.TempDir(), "console.sock")
-	recv, err := consolesock.Listen(sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer recv.Close()
+	cs := listenConsole(t)
 	b := sh(t, "")
 	b.Spec.Process.Terminal = true
 	b.Spec.Process.Args = []string{"sh"}
 	b.Spec.Process.User = specs.User{UID: 1000, GID: 1000}
 	writeBundle(t, b)
-	accept := func() *os.File {
-		t.Helper()
-		f, err := recv.Accept(10 * time.Second)
-		if err != nil {
-			t.Fatalf("console socket: %v", err)
-		}
-		t.Cleanup(func() { f.Close() })
-		return f
-	}
-	done := make(chan *os.File, 1)
-	go func() {
-		f, _ := recv.Accept(10 * time.Second)
-		done <- f
-	}()
-	create(t, root, b, id, "--console-socket", sock)
-	master := <-done
-	if master == nil {
-		t.Fatal("no pty master on the console socket")
-	}
-	defer master.Close()
+	next := cs.next(t)
+	create(t, root, b, id, "--console-socket", cs.path)
+	master := cs.master(t, next)
 	out := readPty(master)
 	mustGorun(t, root, "start", id)
 	io.WriteString(master, "echo owner $(stat -c %u $(tty)); (exec 3<>$(tty)) && echo reopened\n")
@@ -233,11 +235,9 @@ func TestConsoleOwnedByUser(t *testing.T) {
 	out.wait(t, "reopened")
 
 	// An exec'd process with a terminal, as another user.
-	got := make(chan *os.File, 1)
-	go func() { got <- accept() }()
-	mustGorun(t, root, "exec", "-d", "-t", "--console-socket", sock, "--user", "1001", id, "sh", "-c", "echo exec-owner $(stat -c %u $(tty)); sleep 5")
-	em := <-got
-	readPty(em).wait(t, "exec-owner 1001")
+	next = cs.next(t)
+	mustGorun(t, root, "exec", "-d", "-t", "--console-socket", cs.path, "--user", "1001", id, "sh", "-c", "echo exec-owner $(stat -c %u $(tty)); sleep 5")
+	readPty(cs.master(t, next)).wait(t, "exec-owner 1001")
 	io.WriteString(master, "exit\n")
 	waitStatus(t, root, id, "stopped", 5*time.Second)
 }
