@@ -6,6 +6,7 @@ import (
 
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/moby/sys/userns"
+	"golang.org/x/sys/unix"
 )
 
 // v1Root is where a legacy or hybrid host mounts its v1 hierarchies: where
@@ -13,8 +14,8 @@ import (
 const v1Root = "/sys/fs/cgroup"
 
 // v1Hierarchy lists the v1 controllers this host has mounted, in the
-// library's order: cgroup1.Default's list, with one read of v1Root
-// telling which are there. Default finds the root again in
+// library's order: cgroup1.Default's list, with one read of v1Root and a
+// statfs of each entry telling which are there. Default finds the root again in
 // /proc/self/mountinfo, lists the hugetlb page sizes even where no hugetlb
 // hierarchy is mounted, and stats each of its fourteen controllers: ~40
 // system calls that every create, exec and delete paid.
@@ -23,9 +24,14 @@ func v1Hierarchy() ([]cgroup1.Subsystem, error) {
 	if err != nil {
 		return nil, err
 	}
+	// An entry is a hierarchy if a cgroup file system is mounted there: a
+	// systemd in a container leaves empty directories (and links to
+	// them) for the controllers it could not mount.
 	mounted := make(map[string]bool, len(ents))
 	for _, e := range ents {
-		mounted[e.Name()] = true
+		if isV1Mount(filepath.Join(v1Root, e.Name())) {
+			mounted[e.Name()] = true
+		}
 	}
 	all := []cgroup1.Subsystem{
 		cgroup1.NewNamed(v1Root, "systemd"),
@@ -70,4 +76,10 @@ func subsystemDir(s cgroup1.Subsystem) string {
 		return filepath.Base(p.Path("/"))
 	}
 	return string(s.Name())
+}
+
+// isV1Mount reports whether a v1 cgroup hierarchy is mounted at dir.
+func isV1Mount(dir string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(dir, &st) == nil && st.Type == unix.CGROUP_SUPER_MAGIC
 }

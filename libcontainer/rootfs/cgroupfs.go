@@ -22,6 +22,7 @@ func (s *Setup) mountCgroup(m rspec.Mount, o Options) error {
 	if err != nil {
 		return err
 	}
+	mounts = visibleMounts(mounts)
 	flags := o.Flags | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 	if len(mounts) == 1 && mounts[0].FSType == "cgroup2" {
 		return s.mountHierarchy(m.Destination, mounts[0], flags)
@@ -62,6 +63,23 @@ func (s *Setup) mountCgroup(m rspec.Mount, o Options) error {
 		}
 	}
 	return nil
+}
+
+// visibleMounts keeps, of mounts on the same mount point, the last: the
+// one on top, which a path there reaches. (A systemd in a container mounts
+// its own /sys/fs/cgroup over the one it was given.)
+func visibleMounts(mounts []*mountinfo.Info) []*mountinfo.Info {
+	last := make(map[string]int, len(mounts))
+	for i, m := range mounts {
+		last[m.Mountpoint] = i
+	}
+	out := mounts[:0:0]
+	for i, m := range mounts {
+		if last[m.Mountpoint] == i {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // mountHierarchy mounts one cgroup hierarchy at dest inside the rootfs.
