@@ -5,7 +5,7 @@ VERSION  ?= 0.1.0
 COMMIT   := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 BIN      := $(CURDIR)/gorun
-APT_PKGS := busybox-static uidmap gcc libc6-dev musl-tools iproute2 util-linux containerd podman containernetworking-plugins libseccomp-dev
+APT_PKGS := busybox-static systemd uidmap gcc libc6-dev musl-tools iproute2 util-linux containerd podman containernetworking-plugins libseccomp-dev
 # Integration tests drive this binary.
 export GORUN_BINARY := $(BIN)
 # encoding/json built on encoding/json/v2: the same API and behaviour (the

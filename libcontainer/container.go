@@ -285,7 +285,7 @@ func (c *Container) signalAll(sig unix.Signal) error {
 		}
 		return nil
 	}
-	m, err := cgroups.Load(c.st.Cgroup)
+	m, err := c.loadCgroup()
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return signalInit(c.st.InitPid, c.st.InitStart, sig)
@@ -317,7 +317,7 @@ func (c *Container) Pids() ([]int, error) {
 		}
 		return pidsInNamespaceOf(c.st.InitPid)
 	}
-	m, err := cgroups.Load(c.st.Cgroup)
+	m, err := c.loadCgroup()
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
@@ -364,6 +364,15 @@ func (c *Container) Resume() error {
 func (c *Container) cgroup() (cgroups.Manager, error) {
 	if c.st.Cgroup == "" {
 		return nil, &errs.Error{Field: "container " + c.st.ID, Err: errors.New("has no cgroup"), Hint: "pause, resume, update and events need one"}
+	}
+	return c.loadCgroup()
+}
+
+// loadCgroup opens the container's cgroup, through systemd's driver if
+// it made it.
+func (c *Container) loadCgroup() (cgroups.Manager, error) {
+	if c.st.SystemdUnit != "" {
+		return cgroups.LoadSystemd(c.st.Cgroup, c.st.SystemdUnit)
 	}
 	return cgroups.Load(c.st.Cgroup)
 }

@@ -39,6 +39,9 @@ type CreateOpts struct {
 	NoPivot       bool
 	NoNewKeyring  bool
 	PreserveFDs   int
+	// SystemdCgroup has systemd make the cgroup, a transient scope that
+	// linux.cgroupsPath names as "slice:prefix:name" (--systemd-cgroup).
+	SystemdCgroup bool
 	// Stdio for the container's process; nil entries mean this process's.
 	Stdio [3]*os.File
 }
@@ -83,8 +86,18 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		rootfs = filepath.Join(o.Bundle, rootfs)
 	}
 	s = withAbsoluteSources(s, o.Bundle)
-	cgPath, err := cgroups.ResolvePath(s.Linux.CgroupsPath, o.ID)
-	if err != nil {
+	var cgPath string
+	var unit cgroups.SystemdUnit
+	if o.SystemdCgroup {
+		if rootless() {
+			return nil, &errs.Error{Field: "--systemd-cgroup", Err: errors.New("the systemd cgroup driver needs root"),
+				Hint: "drop the flag: without root gorun uses a cgroup delegated to you, or none"}
+		}
+		if unit, err = cgroups.ParseSystemdPath(s.Linux.CgroupsPath, o.ID); err != nil {
+			return nil, err
+		}
+		cgPath = unit.Path
+	} else if cgPath, err = cgroups.ResolvePath(s.Linux.CgroupsPath, o.ID); err != nil {
 		return nil, err
 	}
 	c := &Container{store: store, st: &state.State{
@@ -94,6 +107,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		Created:     time.Now().UTC(),
 		Owner:       owner(),
 		Cgroup:      cgPath,
+		SystemdUnit: unit.Unit,
 		Annotations: s.Annotations,
 		Hooks:       s.Hooks,
 	}, spec: s}
@@ -107,7 +121,12 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
 	}
 	fault.Point("after-state")
-	if cg, err = cgroups.New(cgPath, s.Linux.Resources); err != nil {
+	if o.SystemdCgroup {
+		cg, err = cgroups.NewSystemd(unit, s.Linux.Resources)
+	} else {
+		cg, err = cgroups.New(cgPath, s.Linux.Resources)
+	}
+	if err != nil {
 		if !rootless() || !errors.Is(err, os.ErrPermission) {
 			return nil, err
 		}
@@ -170,8 +189,11 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	}
 
 	if cg != nil {
-		p := cg.Placement()
-		execInfo.CgroupPlacement = &p
+		// (None yet for systemd's driver: its scope is made with the
+		// init in it.)
+		if p := cg.Placement(); !p.IsZero() {
+			execInfo.CgroupPlacement = &p
+		}
 	}
 	ch, err = spawn(spawnOpts{
 		cgroup:     execInfo.CgroupPlacement,
@@ -217,6 +239,9 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if cg != nil {
 		place = func() error {
 			if err := cg.Apply(pid); err != nil {
+				if e := (*errs.Error)(nil); errors.As(err, &e) {
+					return errs.Wrap("create", err) // systemd's driver names what failed
+				}
 				return &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}
 			}
 			return nil
@@ -224,6 +249,10 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	}
 	if err := ch.configure(cfg, place); err != nil {
 		return nil, err
+	}
+	if cg != nil && execInfo.CgroupPlacement == nil {
+		p := cg.Placement()
+		execInfo.CgroupPlacement = &p
 	}
 	if len(netDevs) > 0 {
 		if err := moveNetDevices(netDevs, namespacePaths(s, pid)[rspec.NetworkNamespace]); err != nil {

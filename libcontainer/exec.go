@@ -132,7 +132,7 @@ func (c *Container) Exec(o ExecOpts) (_ *Process, retErr error) {
 			return nil
 		}
 		var err error
-		if cg, err = cgroups.Load(c.st.Cgroup); err != nil {
+		if cg, err = c.loadCgroup(); err != nil {
 			return fmt.Errorf("exec: load cgroup %s: %w", c.st.Cgroup, err)
 		}
 		return nil

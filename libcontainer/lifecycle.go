@@ -144,8 +144,14 @@ func (c *Container) Delete(force bool) error {
 	}
 	var cg cgroups.Manager
 	if c.st.Cgroup != "" {
-		if cg, err = cgroups.Load(c.st.Cgroup); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if cg, err = c.loadCgroup(); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
+		}
+	}
+	if cg == nil && c.st.SystemdUnit != "" {
+		// The cgroup is gone; systemd may still hold the unit, failed.
+		if err := cgroups.ReleaseSystemdUnit(c.st.SystemdUnit); err != nil {
+			slog.Warn("systemd cgroup driver: cannot stop the container's unit", "unit", c.st.SystemdUnit, "err", err)
 		}
 	}
 	if cg != nil {
@@ -211,6 +217,12 @@ func ForceRemove(root, id string) error {
 			destroyCgroup(cg)
 		}
 		cgroups.RemoveEmptyParents(p)
+	}
+	// Or, made with --systemd-cgroup, the scope the path names.
+	if u, err := cgroups.ParseSystemdPath(cgroupsPath, id); err == nil {
+		if cg, err := cgroups.LoadSystemd(u.Path, u.Unit); err == nil {
+			destroyCgroup(cg)
+		}
 	}
 	return store.Remove(id)
 }

@@ -28,7 +28,7 @@ var featuresCommand = &cli.Command{
 			Linux: &features.Linux{
 				Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "time", "user", "uts"},
 				Capabilities: caps.Names(),
-				Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no},
+				Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &yes, SystemdUser: &no},
 				Seccomp: &features.Seccomp{
 					Enabled:        &yes,
 					Actions:        seccomp.Actions(),

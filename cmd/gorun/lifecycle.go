@@ -86,6 +86,9 @@ func create(ctx *cli.Context, console func(*rspec.Spec) (*os.File, error)) (*lib
 		}
 	}
 	if name := ctx.String("pod"); name != "" {
+		if ctx.Bool("systemd-cgroup") {
+			return nil, errs.Field("--systemd-cgroup", "true", "drop the flag to join a pod", "a pod's containers go in the pod's cgroup, which gorun makes with cgroupfs")
+		}
 		// The config is amended in memory; the pod stays locked (shared)
 		// until the container is made.
 		release, err := pod.Join(ctx.String("root"), name, id, bundle, s)
@@ -105,6 +108,7 @@ func create(ctx *cli.Context, console func(*rspec.Spec) (*os.File, error)) (*lib
 		NoPivot:       ctx.Bool("no-pivot"),
 		NoNewKeyring:  ctx.Bool("no-new-keyring"),
 		PreserveFDs:   ctx.Int("preserve-fds"),
+		SystemdCgroup: ctx.Bool("systemd-cgroup"),
 	})
 }
 

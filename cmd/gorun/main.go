@@ -99,7 +99,7 @@ cgroup, user, time) and a cgroup that limits what it may use.`,
 			&cli.StringFlag{Name: "log", Usage: "write logs to `FILE` (default: stderr)", Destination: &logFlags.path},
 			&cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json", Destination: &logFlags.format},
 			&cli.BoolFlag{Name: "debug", Usage: "log debug messages"},
-			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd (needs a running systemd)"},
+			&cli.BoolFlag{Name: "systemd-cgroup", Usage: "have systemd make each new container's cgroup, a transient scope named by linux.cgroupsPath as slice:prefix:name (default system.slice:gorun:ID; needs systemd)"},
 			&cli.StringFlag{Name: "criu", Hidden: true},
 			&cli.StringFlag{Name: "rootless", Value: "auto", Hidden: true},
 		},
@@ -209,7 +209,6 @@ func setup(ctx *cli.Context) error {
 		if _, err := os.Stat("/run/systemd/system"); err != nil {
 			return errors.New("--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); drop the flag to use cgroupfs")
 		}
-		return errors.New("--systemd-cgroup: the systemd cgroup driver is not supported yet; drop the flag to use cgroupfs")
 	}
 	return nil
 }

@@ -23,6 +23,12 @@ PID namespace, plus a cgroup that parents the containers' cgroups. Its network
 comes from CNI plugins: gorun's default network is the bridge gorun0 with
 pods on 10.88.77.0/24. Containers join a pod with ` + "`gorun create --pod NAME`" + ` (or
 run --pod, pod add) and keep their own mount and PID namespaces.`,
+	Before: func(ctx *cli.Context) error {
+		if ctx.Bool("systemd-cgroup") {
+			return errs.Field("--systemd-cgroup", "true", "drop the flag for pod commands", "pods make their cgroups with cgroupfs")
+		}
+		return nil
+	},
 	Subcommands: []*cli.Command{
 		podCreateCommand, podRunCommand, podAddCommand, podListCommand,
 		podInspectCommand, podStopCommand, podRmCommand,

@@ -85,6 +85,9 @@ type Placement struct {
 	Dir string `json:"dir,omitempty"`
 }
 
+// IsZero reports whether p places nowhere.
+func (p Placement) IsZero() bool { return len(p.Tasks) == 0 && p.Dir == "" }
+
 // removeCgroupDir removes a cgroup directory, its child cgroups first. The
 // kernel refuses (EBUSY) while a process is in it, and gorun's caller kills
 // and retries then. The library's Delete reads every cgroup.procs of the
@@ -172,29 +175,9 @@ func ResolvePath(cgroupsPath, id string) (string, error) {
 // conversion rejects leaves nothing behind; neither does one the kernel
 // rejects.
 func New(p string, r *rspec.LinuxResources) (Manager, error) {
-	h, err := detect()
+	h, create, err := prepare(p, r)
 	if err != nil {
 		return nil, err
-	}
-	var create func() (Manager, error)
-	if h.mode == cg.Unified {
-		ss, err := v2Settings(r)
-		if err != nil {
-			return nil, err
-		}
-		var rules []rspec.LinuxDeviceCgroup
-		if r != nil {
-			rules = r.Devices
-		}
-		devs := v2DeviceRules(rules)
-		create = func() (Manager, error) { return newV2(h.unified, p, ss, devs) }
-	} else {
-		o := v1Opts{hugetlbV2: r != nil && len(r.HugepageLimits) > 0 && hugetlbOnlyInV2(h)}
-		ss, err := v1Settings(r, o)
-		if err != nil {
-			return nil, err
-		}
-		create = func() (Manager, error) { return newV1(h, p, ss) }
 	}
 	// The parents a failed create made go again (all of them: one of its
 	// settings was refused, nobody else is using them yet).
@@ -208,6 +191,34 @@ func New(p string, r *rspec.LinuxResources) (Manager, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// prepare converts r for this host's layout and returns how to create the
+// cgroup p with it: a config the conversion rejects fails here, before
+// anything is made.
+func prepare(p string, r *rspec.LinuxResources) (host, func() (Manager, error), error) {
+	h, err := detect()
+	if err != nil {
+		return h, nil, err
+	}
+	if h.mode == cg.Unified {
+		ss, err := v2Settings(r)
+		if err != nil {
+			return h, nil, err
+		}
+		var rules []rspec.LinuxDeviceCgroup
+		if r != nil {
+			rules = r.Devices
+		}
+		devs := v2DeviceRules(rules)
+		return h, func() (Manager, error) { return newV2(h.unified, p, ss, devs) }, nil
+	}
+	o := v1Opts{hugetlbV2: r != nil && len(r.HugepageLimits) > 0 && hugetlbOnlyInV2(h)}
+	ss, err := v1Settings(r, o)
+	if err != nil {
+		return h, nil, err
+	}
+	return h, func() (Manager, error) { return newV1(h, p, ss) }, nil
 }
 
 // representative is the hierarchy in which New looks up which parents of a
@@ -239,7 +250,7 @@ func hugetlbOnlyInV2(h host) bool {
 	if h.unified == "" {
 		return false
 	}
-	if _, err := os.Stat("/sys/fs/cgroup/hugetlb"); err == nil {
+	if isV1Mount("/sys/fs/cgroup/hugetlb") {
 		return false
 	}
 	return hasController(h.unified, "hugetlb")

@@ -1,6 +1,7 @@
 package cgroups
 
 import (
+	"path"
 	"strings"
 	"testing"
 
@@ -33,7 +34,7 @@ func TestResolvePath(t *testing.T) {
 	}
 }
 
-func TestSystemdPath(t *testing.T) {
+func TestParseSystemdPath(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"", "/system.slice/gorun-ID.scope"},
 		{"system.slice:docker:abc", "/system.slice/docker-abc.scope"},
@@ -42,19 +43,19 @@ func TestSystemdPath(t *testing.T) {
 			"/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod12.slice/cri-containerd-abc.scope"},
 		{"machine.slice::web", "/machine.slice/web.scope"},
 		{"-.slice:gorun:web", "/gorun-web.scope"},
-		{"system.slice:gorun:sub.slice", "/system.slice/sub.slice"},
 	} {
-		got, err := SystemdPath(c.in, "ID")
-		if err != nil || got != c.want {
-			t.Errorf("SystemdPath(%q): %q, %v; want %q", c.in, got, err, c.want)
+		u, err := ParseSystemdPath(c.in, "ID")
+		if got := u.Path; err != nil || got != c.want || path.Base(got) != u.Unit {
+			t.Errorf("ParseSystemdPath(%q): %q, %v; want %q", c.in, got, err, c.want)
 		}
 	}
 	for _, in := range []string{
 		"system.slice:gorun", "a:b:c:d", "/abs/path", "system.slice:gorun:", "system:gorun:web", "a--b.slice:x:y",
 		"-a.slice:x:y", "a-.slice:x:y", "system.slice:gorun:..", "system.slice:go/run:web", "../x.slice:a:b", ".slice:a:b",
+		"system.slice:gorun:sub.slice", "system.slice:go\nrun:web",
 	} {
-		if got, err := SystemdPath(in, "ID"); err == nil || !strings.Contains(err.Error(), "linux.cgroupsPath") {
-			t.Errorf("SystemdPath(%q): %q, %v; want an error naming linux.cgroupsPath", in, got, err)
+		if got, err := ParseSystemdPath(in, "ID"); err == nil || !strings.Contains(err.Error(), "linux.cgroupsPath") {
+			t.Errorf("ParseSystemdPath(%q): %q, %v; want an error naming linux.cgroupsPath", in, got, err)
 		}
 	}
 }

@@ -12,17 +12,22 @@ import (
 // linux.cgroupsPath names none.
 const DefaultSlice = "system.slice"
 
-// SystemdPath turns a linux.cgroupsPath in systemd's form,
-// "slice:prefix:name", into the cgroup path systemd gives the container's
-// transient unit: the scope "prefix-name.scope" (or the slice "name" when
-// it ends in ".slice") below the slice, whose dashes nest
-// ("a-b.slice" is /a.slice/a-b.slice). An empty path means
-// "system.slice:gorun:ID"; an empty slice, system.slice.
-//
-// gorun has no systemd driver yet: with --systemd-cgroup the command line
-// stops with an error before any container is made (this host has no
-// systemd to test one with). The parsing is here, tested, for that driver.
-func SystemdPath(cgroupsPath, id string) (string, error) {
+// SystemdUnit is where the systemd cgroup driver puts a container: a
+// transient scope unit in a slice, and the cgroup systemd gives it.
+type SystemdUnit struct {
+	Slice string // "system.slice"
+	Unit  string // "gorun-web1.scope"
+	Path  string // "/system.slice/gorun-web1.scope"
+}
+
+// ParseSystemdPath turns a linux.cgroupsPath in systemd's form,
+// "slice:prefix:name", into the scope "prefix-name.scope" (or "name.scope"
+// with no prefix) in that slice, and the cgroup path systemd gives it:
+// below the slice, whose dashes nest ("a-b.slice" is /a.slice/a-b.slice).
+// An empty path means "system.slice:gorun:ID"; an empty slice,
+// system.slice. These are the forms containerd, CRI-O, podman and the
+// kubelet send with a systemd cgroup driver.
+func ParseSystemdPath(cgroupsPath, id string) (SystemdUnit, error) {
 	if cgroupsPath == "" {
 		cgroupsPath = DefaultSlice + ":gorun:" + id
 	}
@@ -32,34 +37,33 @@ func SystemdPath(cgroupsPath, id string) (string, error) {
 	}
 	parts := strings.Split(cgroupsPath, ":")
 	if len(parts) != 3 {
-		return "", bad("not of the form slice:prefix:name")
+		return SystemdUnit{}, bad("not of the form slice:prefix:name")
 	}
 	slice, prefix, name := parts[0], parts[1], parts[2]
 	if slice == "" {
 		slice = DefaultSlice
 	}
 	for _, p := range parts {
-		if strings.ContainsAny(p, "/\x00") || p == "." || p == ".." {
-			return "", bad("a part contains a slash or is . or ..")
+		if strings.ContainsAny(p, "/\x00\n") || p == "." || p == ".." {
+			return SystemdUnit{}, bad("a part contains a slash or a newline, or is . or ..")
 		}
 	}
 	if name == "" {
-		return "", bad("the name is empty")
+		return SystemdUnit{}, bad("the name is empty")
+	}
+	if strings.HasSuffix(name, ".slice") {
+		// A slice holds units, not processes.
+		return SystemdUnit{}, bad("the name ends in .slice: a container goes in a scope, name it without .slice")
 	}
 	dir, err := expandSlice(slice)
 	if err != nil {
-		return "", bad(err.Error())
+		return SystemdUnit{}, bad(err.Error())
 	}
-	unit := name
-	if !strings.HasSuffix(name, ".slice") {
-		unit = name + ".scope"
-		if prefix != "" {
-			unit = prefix + "-" + unit
-		}
-	} else if _, err := expandSlice(name); err != nil {
-		return "", bad(err.Error())
+	unit := name + ".scope"
+	if prefix != "" {
+		unit = prefix + "-" + unit
 	}
-	return path.Join(dir, unit), nil
+	return SystemdUnit{Slice: slice, Unit: unit, Path: path.Join(dir, unit)}, nil
 }
 
 // expandSlice turns a slice unit name into its cgroup path: systemd nests

@@ -47,6 +47,9 @@ type State struct {
 	InitStart uint64 `json:"init_start"`
 	// Cgroup is the cgroup path the container was placed in ("" for none).
 	Cgroup string `json:"cgroup,omitempty"`
+	// SystemdUnit is the scope unit systemd made for the cgroup, with
+	// --systemd-cgroup ("" with cgroupfs).
+	SystemdUnit string `json:"systemd_unit,omitempty"`
 	// Annotations and Hooks are the config's, for state and the hooks
 	// that start and delete run.
 	Annotations map[string]string `json:"annotations,omitempty"`

@@ -1,0 +1,276 @@
+package integration
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/gorun/gorun/tests/sdmachine"
+)
+
+// The systemd cgroup driver, against a real systemd: a private one
+// (tests/sdmachine) whose cgroup namespace is rooted at a fresh cgroup, as
+// systemd runs in a container. gorun runs inside it, as it runs on a host
+// that systemd manages, and the test reads the cgroups from the host.
+
+// gorunIn runs gorun inside machine m with --root root.
+func gorunIn(t testing.TB, m *sdmachine.Machine, root string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	// Files, not pipes: a detached container inherits them.
+	outF, errF := tempFile(t), tempFile(t)
+	defer closeRemove(outF)
+	defer closeRemove(errF)
+	c := m.CommandContext(ctx, binary(t), append([]string{"--root", root}, args...)...)
+	c.Stdout, c.Stderr = outF, errF
+	err := c.Run()
+	stdout, stderr = readFileOrEmpty(outF.Name()), readFileOrEmpty(errF.Name())
+	switch {
+	case ctx.Err() != nil:
+		t.Errorf("gorun %s: timed out", strings.Join(args, " "))
+		return stdout, stderr, -1
+	case err != nil && c.ProcessState == nil:
+		t.Fatalf("gorun %s: %v", strings.Join(args, " "), err)
+	}
+	return stdout, stderr, c.ProcessState.ExitCode()
+}
+
+func mustGorunIn(t testing.TB, m *sdmachine.Machine, root string, args ...string) string {
+	t.Helper()
+	out, errOut, code := gorunIn(t, m, root, args...)
+	if code != 0 {
+		t.Fatalf("gorun %s: exit %d\nstdout: %s\nstderr: %s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// deleteIn force-deletes id inside m when the test ends, if it is still
+// there (before the machine stops: cleanups run last first).
+func deleteIn(t testing.TB, m *sdmachine.Machine, root, id string) {
+	t.Cleanup(func() {
+		if _, err := os.Lstat(filepath.Join(root, id)); err == nil {
+			if out, errOut, code := gorunIn(t, m, root, "delete", "--force", id); code != 0 {
+				t.Errorf("cleanup: delete --force %s: exit %d\n%s%s", id, code, out, errOut)
+			}
+		}
+	})
+}
+
+func startMachine(t *testing.T) (*sdmachine.Machine, string) {
+	t.Helper()
+	root := setup(t)
+	if detectCgroups(t).v2only {
+		t.Skip("the assertions read cgroup v1 files; this is a cgroup v2-only host")
+	}
+	return sdmachine.Start(t), root
+}
+
+// scopeDirs are the host's directories of the machine's cgroup p on every
+// hierarchy.
+func scopeDirs(m *sdmachine.Machine, p string) []string {
+	var out []string
+	for _, h := range m.Hierarchies() {
+		out = append(out, m.HostDir(h, p))
+	}
+	return out
+}
+
+// TestSystemdCgroupLifecycle: with --systemd-cgroup, systemd makes the
+// container's cgroup as a transient scope holding its init, with the
+// limits as unit properties. The limits and device rules survive a
+// `systemctl daemon-reload` (systemd rewrites a unit's cgroup files from its
+// properties then: without them it allows every device and lifts the
+// memory limit). exec, update, pause, ps and delete work; delete stops the
+// unit and leaves no cgroup on any hierarchy.
+func TestSystemdCgroupLifecycle(t *testing.T) {
+	m, root := startMachine(t)
+	id := containerID(t)
+	b := sh(t, "sleep 1000")
+	b.Spec.Linux.Resources = &specs.LinuxResources{
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+		Memory:  &specs.LinuxMemory{Limit: ptrI64(64 << 20)},
+		CPU:     &specs.LinuxCPU{Shares: ptrU64(512), Quota: ptrI64(50000), Period: ptrU64(100000)},
+		Pids:    &specs.LinuxPids{Limit: ptrI64(40)},
+	}
+	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
+	c := b.Spec.Process.Capabilities
+	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_MKNOD"), append(c.Effective, "CAP_MKNOD"), append(c.Permitted, "CAP_MKNOD")
+	writeBundle(t, b)
+	deleteIn(t, m, root, id)
+	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", b.Dir, id)
+
+	unit := "gorun-" + id + ".scope"
+	cg := "/system.slice/" + unit
+	for prop, want := range map[string]string{
+		"ActiveState": "active", "Slice": "system.slice", "Delegate": "yes", "MemoryLimit": strconv.Itoa(64 << 20),
+		"TasksMax": "40", "CPUShares": "512", "CPUQuotaPerSecUSec": "500ms", "DevicePolicy": "strict",
+	} {
+		if got := m.Property(unit, prop); got != want {
+			t.Errorf("systemctl show %s -p %s: %q, want %q", unit, prop, got, want)
+		}
+	}
+	if got := m.Property(unit, "DeviceAllow"); !strings.Contains(got, "/dev/char/1:3 rwm") || !strings.Contains(got, "char-pts rwm") {
+		t.Errorf("DeviceAllow %q lacks /dev/null or the ptys", got)
+	}
+	var st containerState
+	if err := json.Unmarshal([]byte(mustGorunIn(t, m, root, "state", id)), &st); err != nil || st.Status != "running" {
+		t.Fatalf("state: %+v, %v", st, err)
+	}
+	// The init is in the scope on every hierarchy, systemd's and those
+	// gorun joined itself (cpuset, freezer...).
+	procCgroup := func(pid int) string {
+		out, _ := m.Command("cat", "/proc/"+strconv.Itoa(pid)+"/cgroup").Output()
+		return string(out)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(procCgroup(st.Pid)), "\n") {
+		if !strings.HasSuffix(line, ":"+cg) {
+			t.Errorf("the init's /proc/PID/cgroup line %q is not in %s", line, cg)
+		}
+	}
+	files := func() string {
+		var s []string
+		for _, f := range [][2]string{
+			{"memory", "memory.limit_in_bytes"}, {"pids", "pids.max"}, {"cpu", "cpu.shares"}, {"cpu", "cpu.cfs_quota_us"}, {"devices", "devices.list"},
+		} {
+			b, err := os.ReadFile(filepath.Join(m.HostDir("/sys/fs/cgroup/"+f[0], cg), f[1]))
+			if err != nil {
+				t.Errorf("%v", err)
+			}
+			s = append(s, f[1]+": "+strings.TrimSpace(string(b)))
+		}
+		return strings.Join(s, "\n")
+	}
+	before := files()
+	for _, want := range []string{"memory.limit_in_bytes: 67108864", "pids.max: 40", "cpu.shares: 512", "cpu.cfs_quota_us: 50000", "c 1:3 rwm"} {
+		if !strings.Contains(before, want) {
+			t.Errorf("the scope's files lack %q:\n%s", want, before)
+		}
+	}
+	if strings.Contains(before, "a *:*") {
+		t.Errorf("the container may use every device:\n%s", before)
+	}
+	if out, err := m.Systemctl("daemon-reload"); err != nil {
+		t.Fatalf("daemon-reload: %v: %s", err, out)
+	}
+	if after := files(); after != before {
+		t.Errorf("systemctl daemon-reload changed the container's cgroup:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+
+	// An exec'd process joins the scope.
+	out := mustGorunIn(t, m, root, "exec", id, "sh", "-c", "echo > /dev/null && cat /proc/self/cgroup")
+	if strings.TrimSpace(out) == "" || strings.Contains(out, "/..") {
+		t.Errorf("exec'd process's /proc/self/cgroup (cgroup namespace):\n%s", out)
+	}
+	// After the reload, a node of a device outside the rules still cannot
+	// be opened.
+	if out, _, _ := gorunIn(t, m, root, "exec", id, "sh", "-c", "mknod /tmp/mem c 1 1 && { (true < /tmp/mem) && echo opened || echo refused; }"); out != "refused\n" {
+		t.Errorf("open of a /dev/mem node after daemon-reload: %q, want refused", out)
+	}
+
+	// update: the files and systemd's view, which a reload keeps.
+	mustGorunIn(t, m, root, "update", "--memory", strconv.Itoa(96<<20), "--pids-limit", "50", id)
+	if got := m.Property(unit, "MemoryLimit"); got != strconv.Itoa(96<<20) {
+		t.Errorf("after update MemoryLimit=%s", got)
+	}
+	m.Systemctl("daemon-reload")
+	if got := files(); !strings.Contains(got, "memory.limit_in_bytes: 100663296") || !strings.Contains(got, "pids.max: 50") {
+		t.Errorf("after update and daemon-reload:\n%s", got)
+	}
+
+	mustGorunIn(t, m, root, "pause", id)
+	if b, _ := os.ReadFile(filepath.Join(m.HostDir("/sys/fs/cgroup/freezer", cg), "freezer.state")); strings.TrimSpace(string(b)) != "FROZEN" {
+		t.Errorf("paused: freezer.state %q", b)
+	}
+	mustGorunIn(t, m, root, "resume", id)
+	if ps := mustGorunIn(t, m, root, "ps", id); !strings.Contains(ps, "sleep 1000") {
+		t.Errorf("ps:\n%s", ps)
+	}
+
+	mustGorunIn(t, m, root, "delete", "--force", id)
+	if got := m.Property(unit, "LoadState"); got != "not-found" {
+		t.Errorf("after delete the unit's LoadState is %q", got)
+	}
+	for _, d := range scopeDirs(m, cg) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("after delete %s is left", d)
+		}
+	}
+}
+
+// TestSystemdCgroupPaths: the slice:prefix:name forms podman and the
+// kubelet send, a container's exit status through `run`, the unit gone when
+// the container ends by itself, and a second container given a taken
+// cgroupsPath refused without harm to the first.
+func TestSystemdCgroupPaths(t *testing.T) {
+	m, root := startMachine(t)
+	id := containerID(t)
+	b := sh(t, "cat /proc/self/cgroup > /dev/null; exit 7")
+	b.Spec.Linux.CgroupsPath = "kubepods-besteffort-pod1234.slice:cri-containerd:" + id
+	writeBundle(t, b)
+	deleteIn(t, m, root, id)
+	if out, errOut, code := gorunIn(t, m, root, "--systemd-cgroup", "run", "--bundle", b.Dir, id); code != 7 {
+		t.Fatalf("run: exit %d, want the container's 7\n%s%s", code, out, errOut)
+	}
+	unit := "cri-containerd-" + id + ".scope"
+	if got := m.Property(unit, "LoadState"); got != "not-found" {
+		t.Errorf("after the container's exit the unit's LoadState is %q", got)
+	}
+	for _, d := range scopeDirs(m, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/"+unit) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("left: %s", d)
+		}
+	}
+
+	first, second := id+"-a", id+"-b"
+	long := sh(t, "sleep 1000")
+	long.Spec.Linux.CgroupsPath = "machine.slice:libpod:" + id
+	writeBundle(t, long)
+	deleteIn(t, m, root, first)
+	deleteIn(t, m, root, second)
+	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", long.Dir, first)
+	out, errOut, code := gorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", long.Dir, second)
+	expectFailure(t, "a second container in the same scope", out, errOut, code, "linux.cgroupsPath", "another container")
+	if _, err := os.Lstat(filepath.Join(root, second)); err == nil {
+		t.Errorf("the refused container left its state")
+	}
+	if got := m.Property("libpod-"+id+".scope", "ActiveState"); got != "active" {
+		t.Errorf("the first container's unit is %q after the refused create", got)
+	}
+	var st containerState
+	json.Unmarshal([]byte(mustGorunIn(t, m, root, "state", first)), &st)
+	if st.Status != "running" {
+		t.Errorf("the first container is %q after the refused create", st.Status)
+	}
+	mustGorunIn(t, m, root, "kill", first, "KILL")
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		json.Unmarshal([]byte(mustGorunIn(t, m, root, "state", first)), &st)
+		if st.Status == "stopped" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	mustGorunIn(t, m, root, "delete", first)
+	for _, d := range scopeDirs(m, "/machine.slice/libpod-"+id+".scope") {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("left: %s", d)
+		}
+	}
+
+	// Forms the driver refuses, naming the field.
+	for _, p := range []string{"/not/systemd", "system.slice:gorun:x.slice", "a:b"} {
+		bad := sh(t, "true")
+		bad.Spec.Linux.CgroupsPath = p
+		writeBundle(t, bad)
+		out, errOut, code := gorunIn(t, m, root, "--systemd-cgroup", "create", "--bundle", bad.Dir, id+"-bad")
+		expectFailure(t, "cgroupsPath "+p, out, errOut, code, "linux.cgroupsPath", "slice:prefix:name")
+	}
+}
