@@ -64,6 +64,21 @@ func deleteIn(t testing.TB, m *sdmachine.Machine, root, id string) {
 	})
 }
 
+// waitIn waits up to 5 s for container id in m to have status want.
+func waitIn(t testing.TB, m *sdmachine.Machine, root, id, want string) {
+	t.Helper()
+	var st containerState
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		json.Unmarshal([]byte(mustGorunIn(t, m, root, "state", id)), &st)
+		if st.Status == want {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("container %s: status %q, want %q", id, st.Status, want)
+}
+
 func startMachine(t *testing.T) (*sdmachine.Machine, string) {
 	t.Helper()
 	root := setup(t)
@@ -229,6 +244,48 @@ func TestSystemdCgroupPaths(t *testing.T) {
 		}
 	}
 
+	// Without a cgroup namespace (podman's default on cgroup v1) each
+	// hierarchy shows the container's own cgroup, which the driver makes
+	// only when it places the init: the init waits for it.
+	listing := sh(t, "for d in /sys/fs/cgroup/*/; do ls $d | grep -q . || echo empty: $d; done; echo listed")
+	listing.Spec.Linux.CgroupsPath = "system.slice:test:" + id
+	var nss []specs.LinuxNamespace
+	for _, ns := range listing.Spec.Linux.Namespaces {
+		if ns.Type != specs.CgroupNamespace {
+			nss = append(nss, ns)
+		}
+	}
+	listing.Spec.Linux.Namespaces = nss
+	writeBundle(t, listing)
+	if out := mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--bundle", listing.Dir, id+"-ls"); out != "listed\n" {
+		t.Errorf("the container's /sys/fs/cgroup without a cgroup namespace:\n%s", out)
+	}
+
+	// A container that ended by itself, as CRI's stop finds it: systemd
+	// has taken the scope off its hierarchies, gorun's own directories
+	// (cpuset, freezer...) are left; kill --all and ps work on that, and
+	// delete removes it.
+	ended := id + "-ended"
+	quick := sh(t, "true")
+	quick.Spec.Linux.CgroupsPath = "system.slice:test:" + ended
+	writeBundle(t, quick)
+	deleteIn(t, m, root, ended)
+	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", quick.Dir, ended)
+	waitIn(t, m, root, ended, "stopped")
+	if got := m.Property("test-"+ended+".scope", "LoadState"); got != "not-found" {
+		t.Errorf("the ended container's unit: LoadState %q", got)
+	}
+	mustGorunIn(t, m, root, "kill", "--all", ended, "KILL")
+	if out := mustGorunIn(t, m, root, "ps", "--format", "json", ended); strings.TrimSpace(out) != "[]" {
+		t.Errorf("ps of an ended container: %q", out)
+	}
+	mustGorunIn(t, m, root, "delete", ended)
+	for _, d := range scopeDirs(m, "/system.slice/test-"+ended+".scope") {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("left: %s", d)
+		}
+	}
+
 	first, second := id+"-a", id+"-b"
 	long := sh(t, "sleep 1000")
 	long.Spec.Linux.CgroupsPath = "machine.slice:libpod:" + id
@@ -250,14 +307,7 @@ func TestSystemdCgroupPaths(t *testing.T) {
 		t.Errorf("the first container is %q after the refused create", st.Status)
 	}
 	mustGorunIn(t, m, root, "kill", first, "KILL")
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		json.Unmarshal([]byte(mustGorunIn(t, m, root, "state", first)), &st)
-		if st.Status == "stopped" {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitIn(t, m, root, first, "stopped")
 	mustGorunIn(t, m, root, "delete", first)
 	for _, d := range scopeDirs(m, "/machine.slice/libpod-"+id+".scope") {
 		if _, err := os.Stat(d); err == nil {

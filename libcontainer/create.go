@@ -210,19 +210,21 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	pid := ch.pid
 	fault.Point("after-clone")
 	cfg := &initmsg.InitConfig{
-		ID:           o.ID,
-		Bundle:       o.Bundle,
-		Rootfs:       rootfs,
-		Pid:          pid,
-		Cgroup:       cgPath,
-		NewCgroupNS:  hasNewNamespace(s, rspec.CgroupNamespace),
-		NoPivot:      o.NoPivot,
-		NoNewKeyring: o.NoNewKeyring,
-		PreserveFDs:  o.PreserveFDs,
-		FifoFD:       3 + o.PreserveFDs + 1,
-		ConsoleFD:    consoleFD,
-		IDMapped:     idmapped,
-		SeccompFD:    seccompFD,
+		ID:          o.ID,
+		Bundle:      o.Bundle,
+		Rootfs:      rootfs,
+		Pid:         pid,
+		Cgroup:      cgPath,
+		NewCgroupNS: hasNewNamespace(s, rspec.CgroupNamespace),
+		// The systemd driver makes the cgroup when it places the init.
+		CgroupMadeLate: o.SystemdCgroup && cg != nil,
+		NoPivot:        o.NoPivot,
+		NoNewKeyring:   o.NoNewKeyring,
+		PreserveFDs:    o.PreserveFDs,
+		FifoFD:         3 + o.PreserveFDs + 1,
+		ConsoleFD:      consoleFD,
+		IDMapped:       idmapped,
+		SeccompFD:      seccompFD,
 	}
 	if err := cfg.SetSpec(withoutSeccomp(s)); err != nil {
 		return nil, err

@@ -209,14 +209,29 @@ func (m *v1) Pids() ([]int, error) {
 	if m.c == nil {
 		return readProcs(m.unified)
 	}
-	var procs []cgroup1.Process
-	var err error
+	// Read one hierarchy the cgroup is in: under the systemd driver,
+	// once the container's processes are gone, systemd removes the scope
+	// from the hierarchies it manages (pids, memory...), and only gorun's
+	// own directories (cpuset, freezer...) are left until delete.
+	var from cgroup1.Name
 	for _, s := range []cgroup1.Name{cgroup1.Pids, cgroup1.Freezer, cgroup1.Devices, cgroup1.Memory} {
-		procs, err = m.c.Processes(s, true)
-		if err == nil || !errors.Is(err, cgroup1.ErrControllerNotActive) {
+		if _, ok := m.dirs[string(s)]; ok {
+			from = s
 			break
 		}
 	}
+	if from == "" {
+		for _, s := range m.c.Subsystems() {
+			if _, ok := m.dirs[string(s.Name())]; ok {
+				from = s.Name()
+				break
+			}
+		}
+	}
+	if from == "" {
+		return readProcs(m.unified)
+	}
+	procs, err := m.c.Processes(from, true)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil

@@ -78,9 +78,13 @@ type InitConfig struct {
 	Exec bool `json:"exec,omitempty"`
 	// NewCgroupNS asks the child to unshare the cgroup namespace (it has
 	// been placed in its cgroup by then).
-	NewCgroupNS  bool `json:"new_cgroupns,omitempty"`
-	NoPivot      bool `json:"no_pivot,omitempty"`
-	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	NewCgroupNS bool `json:"new_cgroupns,omitempty"`
+	// CgroupMadeLate says the cgroup's directories are made only when
+	// the parent places the child (the systemd driver's scope): the
+	// child waits for that before it mounts them into the container.
+	CgroupMadeLate bool `json:"cgroup_made_late,omitempty"`
+	NoPivot        bool `json:"no_pivot,omitempty"`
+	NoNewKeyring   bool `json:"no_new_keyring,omitempty"`
 	// PreserveFDs is how many fds above stderr the process keeps.
 	PreserveFDs int `json:"preserve_fds,omitempty"`
 	// FifoFD is the O_PATH fd of the exec fifo (init only), ConsoleFD the

@@ -33,12 +33,15 @@ func (c *child) initContainer() error {
 	if err := lsm.Check(s.Process, s.Linux); err != nil {
 		return err
 	}
-	if c.cfg.NewCgroupNS {
+	if c.cfg.NewCgroupNS || c.cfg.CgroupMadeLate {
 		// Once the parent has put this process in its cgroup, the new
-		// namespace's root is the container's cgroup.
+		// namespace's root is the container's cgroup, and the cgroup's
+		// directories, bound into the container without one, exist.
 		if err := c.waitPlaced(); err != nil {
 			return err
 		}
+	}
+	if c.cfg.NewCgroupNS {
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fmt.Errorf("unshare cgroup namespace: %w", err)
 		}

@@ -24,8 +24,15 @@ func (s *Setup) mountCgroup(m rspec.Mount, o Options) error {
 	}
 	mounts = visibleMounts(mounts)
 	flags := o.Flags | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if len(mounts) == 1 && mounts[0].FSType == "cgroup2" {
-		return s.mountHierarchy(m.Destination, mounts[0], flags)
+	// A unified host: cgroup2 at /sys/fs/cgroup (perhaps mounted over a
+	// v1 layout, which the mount table still lists).
+	var st unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		for _, mi := range mounts {
+			if mi.Mountpoint == "/sys/fs/cgroup" {
+				return s.mountHierarchy(m.Destination, mi, flags)
+			}
+		}
 	}
 	dest, err := s.mountpointDir(m)
 	if err != nil {

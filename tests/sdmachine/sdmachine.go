@@ -10,8 +10,11 @@
 // that cgroup and goes with it. It boots only an empty target: no service
 // of the host starts. Programs run inside it (Command) with nsenter, in all
 // its namespaces, where gorun reaches systemd on /run/systemd/private and
-// sees the cgroups as systemd does. Its console is a file, which a failing
-// test prints (systemd 252 in a container writes little there).
+// sees the cgroups as systemd does. The machine shares the host's file
+// systems: every boot unit is masked (see masked), and only units without
+// default dependencies (gorun's scopes are such) can start in it. Its
+// console is a file, which a failing test prints (systemd 252 in a
+// container writes little there).
 package sdmachine
 
 import (
@@ -32,6 +35,29 @@ import (
 
 // Binary is systemd's program, from Debian's systemd package.
 const Binary = "/lib/systemd/systemd"
+
+// masked are the units the machine must never start: it shares the host's
+// file systems, and the early-boot services would act on them (tmpfiles
+// empties /tmp and /var/lib/cni, sysctl sets the host's kernel settings,
+// journald takes /dev/log). A unit with default dependencies needs
+// sysinit.target, masked here, so it fails to start instead of pulling
+// those in; the services are masked too, for a unit that names one.
+var masked = []string{
+	"sysinit.target", "basic.target", "sockets.target", "timers.target", "paths.target", "local-fs.target",
+	"local-fs-pre.target", "swap.target", "cryptsetup.target", "network.target", "multi-user.target",
+	"systemd-tmpfiles-setup.service", "systemd-tmpfiles-setup-dev.service", "systemd-tmpfiles-clean.service",
+	"systemd-tmpfiles-clean.timer", "systemd-sysctl.service", "systemd-sysusers.service", "systemd-journald.service",
+	"systemd-journald.socket", "systemd-journald-dev-log.socket", "systemd-journald-audit.socket",
+	"systemd-journal-flush.service", "systemd-random-seed.service", "systemd-machine-id-commit.service",
+	"systemd-update-utmp.service", "systemd-remount-fs.service", "systemd-modules-load.service",
+	"systemd-binfmt.service", "systemd-firstboot.service", "systemd-hwdb-update.service", "systemd-update-done.service",
+	"systemd-journal-catalog-update.service", "systemd-repart.service", "systemd-pstore.service",
+	"systemd-timesyncd.service", "kmod-static-nodes.service", "ldconfig.service", "dev-hugepages.mount",
+	"dev-mqueue.mount", "sys-kernel-config.mount", "sys-kernel-debug.mount", "sys-kernel-tracing.mount",
+	"sys-fs-fuse-connections.mount", "proc-sys-fs-binfmt_misc.automount", "apt-daily.timer", "apt-daily-upgrade.timer",
+	"dpkg-db-backup.timer", "e2scrub_all.timer", "fstrim.timer", "man-db.timer", "logrotate.timer",
+	"podman-auto-update.timer", "podman.socket", "containerd.service",
+}
 
 // Machine is a running private systemd.
 type Machine struct {
@@ -103,7 +129,10 @@ func Start(t testing.TB) *Machine {
 	}
 	fmt.Fprintf(&script, "mount -t proc proc /proc\nmount -t tmpfs -o mode=755 tmpfs /run\n")
 	fmt.Fprintf(&script, "mount --bind %s /dev/console\n", m.Log)
-	fmt.Fprintf(&script, "mkdir -p /run/systemd/system\nprintf '[Unit]\\nDescription=gorun test machine\\n' > /run/systemd/system/gorun-test.target\n")
+	fmt.Fprintf(&script, "mkdir -p /run/systemd/system\nprintf '[Unit]\\nDescription=gorun test machine\\nDefaultDependencies=no\\n' > /run/systemd/system/gorun-test.target\n")
+	for _, u := range masked {
+		fmt.Fprintf(&script, "ln -s /dev/null /run/systemd/system/%s\n", u)
+	}
 	fmt.Fprintf(&script, "export container=gorun-test\nexec %s --system --unit=gorun-test.target --log-level=info </dev/null >/dev/console 2>&1\n", Binary)
 
 	// The cgroup the machine is rooted at, on every hierarchy; the shell
