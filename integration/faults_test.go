@@ -295,3 +295,54 @@ func TestFaultCorruptStateCustomCgroup(t *testing.T) {
 		t.Errorf("the container's own cgroup is still there")
 	}
 }
+
+// TestFaultPodCreateKilled kills `gorun pod create` at its steps (cgroup
+// made; namespaces and infra made; the CNI bridge recorded as gorun's but
+// ADD not run; ADD done but its result not recorded), then checks that
+// `pod rm --force` removes everything: the leak checker looks for the
+// bridge, the veth, the network namespace, the infra process and the
+// cgroups, and the test for the address host-local handed out.
+func TestFaultPodCreateKilled(t *testing.T) {
+	setup(t)
+	faultBin := buildFaultBinary(t, t.TempDir())
+	normal := binary(t)
+	const ipam = "/var/lib/cni/networks/gorun"
+	leases := func() []string {
+		var out []string
+		ents, _ := os.ReadDir(ipam)
+		for _, e := range ents {
+			if strings.Count(e.Name(), ".") == 3 {
+				out = append(out, e.Name())
+			}
+		}
+		return out
+	}
+	for _, step := range []string{"pod-after-cgroup", "pod-after-sandbox", "pod-before-cni-add", "pod-after-cni-add"} {
+		t.Run(step, func(t *testing.T) {
+			root := t.TempDir()
+			leakcheck.Register(t, root)
+			before := leases()
+			name := "faulty"
+			podCleanup(t, root, name)
+			t.Setenv("GORUN_BINARY", faultBin)
+			t.Setenv("GORUN_FAULT", step)
+			out, errOut, code := gorun(t, root, "pod", "create", name)
+			t.Setenv("GORUN_FAULT", "")
+			t.Setenv("GORUN_BINARY", normal)
+			if code != 128+int(syscall.SIGKILL) {
+				t.Fatalf("pod create with GORUN_FAULT=%s: exit %d, want %d (killed)\nstdout: %s\nstderr: %s",
+					step, code, 128+int(syscall.SIGKILL), out, errOut)
+			}
+			if out := mustGorun(t, root, "pod", "list"); !strings.Contains(out, name) {
+				t.Errorf("pod list after a create killed at %s: %q", step, out)
+			}
+			mustGorun(t, root, "pod", "rm", "--force", name)
+			if _, err := os.Stat(filepath.Join(root, "@pods", name)); !os.IsNotExist(err) {
+				t.Errorf("pod state left: %v", err)
+			}
+			if after := leases(); len(after) != len(before) {
+				t.Errorf("host-local addresses before %v, after %v: the pod's was not released", before, after)
+			}
+		})
+	}
+}

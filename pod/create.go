@@ -10,6 +10,7 @@ import (
 	rspec "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/fault"
 )
 
 // CreateOpts describes a pod to create (`gorun pod create`).
@@ -120,6 +121,7 @@ func Create(o CreateOpts) (_ *Pod, retErr error) {
 	if err := makeCgroup(cg); err != nil {
 		return nil, err
 	}
+	fault.Point("pod-after-cgroup")
 	types := []rspec.LinuxNamespaceType{rspec.IPCNamespace}
 	if o.Network != NetHost {
 		types = append(types, rspec.NetworkNamespace, rspec.UTSNamespace)
@@ -141,6 +143,7 @@ func Create(o CreateOpts) (_ *Pod, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	fault.Point("pod-after-sandbox")
 	if o.Network != NetHost {
 		if err := attach(p, list); err != nil {
 			return nil, err

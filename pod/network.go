@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gorun/gorun/libcontainer/errs"
+	"github.com/gorun/gorun/libcontainer/fault"
 	"github.com/gorun/gorun/libcontainer/nsenter"
 	"github.com/gorun/gorun/libcontainer/state"
 )
@@ -308,10 +309,12 @@ func attach(p *Pod, list *libcni.NetworkConfigList) error {
 			markBridge(b)
 		}
 	}
+	fault.Point("pod-before-cni-add")
 	res, err := cfg.AddNetworkList(ctx, list, p.runtimeConf(podIfName))
 	if err != nil {
 		return &errs.Error{Op: "pod network", Field: "network", Value: list.Name, Err: fmt.Errorf("CNI ADD: %w", err)}
 	}
+	fault.Point("pod-after-cni-add")
 	r, err := types100.NewResultFromResult(res)
 	if err != nil {
 		return &errs.Error{Op: "pod network", Field: "network", Value: list.Name, Err: fmt.Errorf("CNI result: %w", err)}
