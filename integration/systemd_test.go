@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/gorun/gorun/tests/image"
 	"github.com/gorun/gorun/tests/sdmachine"
 )
 
@@ -77,6 +78,12 @@ func waitIn(t testing.TB, m *sdmachine.Machine, root, id, want string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("container %s: status %q, want %q", id, st.Status, want)
+}
+
+// unitGone waits up to 5 s for systemd to unload unit (it collects a
+// stopped transient unit on its own time).
+func unitGone(m *sdmachine.Machine, unit string) bool {
+	return poll(5*time.Second, func() bool { return m.Property(unit, "LoadState") == "not-found" })
 }
 
 func startMachine(t *testing.T) (*sdmachine.Machine, string) {
@@ -210,8 +217,8 @@ func TestSystemdCgroupLifecycle(t *testing.T) {
 	}
 
 	mustGorunIn(t, m, root, "delete", "--force", id)
-	if got := m.Property(unit, "LoadState"); got != "not-found" {
-		t.Errorf("after delete the unit's LoadState is %q", got)
+	if !unitGone(m, unit) {
+		t.Errorf("after delete the unit is still loaded")
 	}
 	for _, d := range scopeDirs(m, cg) {
 		if _, err := os.Stat(d); err == nil {
@@ -235,8 +242,8 @@ func TestSystemdCgroupPaths(t *testing.T) {
 		t.Fatalf("run: exit %d, want the container's 7\n%s%s", code, out, errOut)
 	}
 	unit := "cri-containerd-" + id + ".scope"
-	if got := m.Property(unit, "LoadState"); got != "not-found" {
-		t.Errorf("after the container's exit the unit's LoadState is %q", got)
+	if !unitGone(m, unit) {
+		t.Errorf("after the container's exit the unit is still loaded")
 	}
 	for _, d := range scopeDirs(m, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/"+unit) {
 		if _, err := os.Stat(d); err == nil {
@@ -272,8 +279,9 @@ func TestSystemdCgroupPaths(t *testing.T) {
 	deleteIn(t, m, root, ended)
 	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", quick.Dir, ended)
 	waitIn(t, m, root, ended, "stopped")
-	if got := m.Property("test-"+ended+".scope", "LoadState"); got != "not-found" {
-		t.Errorf("the ended container's unit: LoadState %q", got)
+	// systemd notices the empty scope on its own time.
+	if !unitGone(m, "test-"+ended+".scope") {
+		t.Errorf("the ended container's unit is still loaded")
 	}
 	mustGorunIn(t, m, root, "kill", "--all", ended, "KILL")
 	if out := mustGorunIn(t, m, root, "ps", "--format", "json", ended); strings.TrimSpace(out) != "[]" {
@@ -322,5 +330,109 @@ func TestSystemdCgroupPaths(t *testing.T) {
 		writeBundle(t, bad)
 		out, errOut, code := gorunIn(t, m, root, "--systemd-cgroup", "create", "--bundle", bad.Dir, id+"-bad")
 		expectFailure(t, "cgroupsPath "+p, out, errOut, code, "linux.cgroupsPath", "slice:prefix:name")
+	}
+}
+
+// TestSystemdCgroupContainerd: containerd's runc v2 shim, told to use
+// systemd (ctr's --runc-systemd-cgroup, as SystemdCgroup = true does),
+// drives gorun inside the private systemd: the container is a scope with
+// its limit, an exec'd process sees the limit, metrics, pause and resume
+// work, and removing the task removes the unit and every cgroup.
+func TestSystemdCgroupContainerd(t *testing.T) {
+	if detectCgroups(t).v2only {
+		t.Skip("the assertions read cgroup v1 files; this is a cgroup v2-only host")
+	}
+	const ns = "gorun-sd"
+	dir, root := clientSetup(t, func(d string) string { return filepath.Join(d, "gorun-root", ns) })
+	needPackage(t, "containerd", "/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/containerd-shim-runc-v2")
+	m := sdmachine.Start(t)
+	in := func(name string, args ...string) []string {
+		return append([]string{"-t", strconv.Itoa(m.Pid), "-a", name}, args...)
+	}
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(containerdConfig(dir, ctrdOpts{ns: ns})), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock, logPath := filepath.Join(dir, "c.sock"), filepath.Join(dir, "containerd.log")
+	// containerd, its shims and the containers live in the machine's
+	// namespaces and end with it.
+	d := startDaemon(t, logPath, nil, "nsenter", in("containerd", "--config", cfg)...)
+	waitSocket(t, d, sock, logPath)
+	ctr := func(args ...string) cmdResult {
+		return runCmd(t, nil, "", "nsenter", in("ctr", append([]string{"--address", sock, "--namespace", ns}, args...)...)...)
+	}
+	mustCtr := func(args ...string) string {
+		t.Helper()
+		r := ctr(args...)
+		if r.code != 0 {
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("ctr %s: %s\ncontainerd log:\n%s", strings.Join(args, " "), r, lastLines(string(b), 20))
+		}
+		return r.stdout
+	}
+	t.Cleanup(func() {
+		for _, id := range lines(ctr("task", "ls", "-q").stdout) {
+			ctr("task", "rm", "-f", id)
+		}
+		for _, id := range lines(ctr("containers", "ls", "-q").stdout) {
+			ctr("containers", "rm", id)
+		}
+		d.cmd.Process.Kill()
+	})
+	busyboxTar, _ := buildImages(t, dir, image.OCI)
+	mustCtr("images", "import", busyboxTar)
+
+	id := "sd1"
+	cgroupsPath := "system.slice:ctr:" + id
+	unit := "ctr-" + id + ".scope"
+	mustCtr("run", "-d", "--runc-binary", binary(t), "--runc-root", filepath.Dir(root), "--fifo-dir", filepath.Join(dir, "fifo"),
+		"--runc-systemd-cgroup", "--cgroup", cgroupsPath, "--memory-limit", strconv.Itoa(64<<20), busyboxRef, id, "sleep", "1000")
+	taskStatus := func() string {
+		for _, l := range lines(mustCtr("task", "ls")) {
+			if f := strings.Fields(l); len(f) == 3 && f[0] == id {
+				return f[2]
+			}
+		}
+		return ""
+	}
+	if !poll(10*time.Second, func() bool { return taskStatus() == "RUNNING" }) {
+		t.Fatalf("task %s: %q, want RUNNING", id, taskStatus())
+	}
+	if got := m.Property(unit, "ActiveState"); got != "active" {
+		t.Errorf("unit %s: ActiveState %q", unit, got)
+	}
+	if got := m.Property(unit, "MemoryLimit"); got != strconv.Itoa(64<<20) {
+		t.Errorf("unit %s: MemoryLimit %q", unit, got)
+	}
+	// An exec'd process joins the scope (ctr's config has no cgroup
+	// namespace on v1), whose memory limit is the one asked for.
+	if out := mustCtr("task", "exec", "--exec-id", "e1", id, "cat", "/proc/self/cgroup"); !strings.Contains(out, ":memory:/system.slice/"+unit+"\n") {
+		t.Errorf("exec'd process's /proc/self/cgroup:\n%s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(m.HostDir("/sys/fs/cgroup/memory", "/system.slice/"+unit), "memory.limit_in_bytes")); strings.TrimSpace(string(b)) != strconv.Itoa(64<<20) {
+		t.Errorf("the scope's memory.limit_in_bytes: %q", b)
+	}
+	if out := mustCtr("task", "metrics", id); !strings.Contains(out, "memory") {
+		t.Errorf("ctr task metrics: %q", out)
+	}
+	cg := "/system.slice/" + unit
+	mustCtr("task", "pause", id)
+	if b, _ := os.ReadFile(filepath.Join(m.HostDir("/sys/fs/cgroup/freezer", cg), "freezer.state")); strings.TrimSpace(string(b)) != "FROZEN" {
+		t.Errorf("paused: freezer.state %q", b)
+	}
+	mustCtr("task", "resume", id)
+	mustCtr("task", "kill", "-s", "KILL", id)
+	if !poll(10*time.Second, func() bool { return taskStatus() == "STOPPED" }) {
+		t.Fatalf("task %s: %q after kill, want STOPPED", id, taskStatus())
+	}
+	mustCtr("task", "rm", id)
+	mustCtr("containers", "rm", id)
+	if !unitGone(m, unit) {
+		t.Errorf("after task rm the unit is still loaded")
+	}
+	for _, d := range scopeDirs(m, cg) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("left: %s", d)
+		}
 	}
 }
