@@ -12,6 +12,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/gorun/gorun/tests/bundle"
 	"github.com/gorun/gorun/tests/image"
 	"github.com/gorun/gorun/tests/sdmachine"
 )
@@ -314,6 +315,22 @@ func TestSystemdCgroupPaths(t *testing.T) {
 	if st.Status != "running" {
 		t.Errorf("the first container is %q after the refused create", st.Status)
 	}
+	// A create of the same path killed before it had its scope: its state
+	// names the first container's unit, and its delete --force must leave
+	// that unit and its processes alone.
+	faultBin := buildFaultBinary(t, t.TempDir())
+	half := id + "-half"
+	c := m.Command(faultBin, "--root", root, "--systemd-cgroup", "create", "--bundle", long.Dir, half)
+	c.Env = append(os.Environ(), "GORUN_FAULT=after-cgroup")
+	if err := c.Run(); err == nil {
+		t.Fatalf("create with GORUN_FAULT=after-cgroup was not killed")
+	}
+	mustGorunIn(t, m, root, "delete", "--force", half)
+	json.Unmarshal([]byte(mustGorunIn(t, m, root, "state", first)), &st)
+	if st.Status != "running" || m.Property("libpod-"+id+".scope", "ActiveState") != "active" {
+		t.Errorf("delete --force of a half-made container with the same cgroupsPath: the first is %q, its unit %q",
+			st.Status, m.Property("libpod-"+id+".scope", "ActiveState"))
+	}
 	mustGorunIn(t, m, root, "kill", first, "KILL")
 	waitIn(t, m, root, first, "stopped")
 	mustGorunIn(t, m, root, "delete", first)
@@ -435,4 +452,43 @@ func TestSystemdCgroupContainerd(t *testing.T) {
 			t.Errorf("left: %s", d)
 		}
 	}
+}
+
+// TestSystemdCgroupForceRemove: a running container whose state.json is
+// corrupt is removed by delete --force, scope included (from the unit
+// recorded beside the state), without waiting for systemd's SIGTERM; and
+// an org.systemd.property.* annotation reaches the unit, as with runc.
+func TestSystemdCgroupForceRemove(t *testing.T) {
+	m, root := startMachine(t)
+	id := containerID(t)
+	b := sh(t, "sleep 1000")
+	b.Spec.Annotations = map[string]string{"org.systemd.property.TimeoutStopUSec": "uint64 123000000"}
+	writeBundle(t, b)
+	deleteIn(t, m, root, id)
+	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", b.Dir, id)
+	unit := "gorun-" + id + ".scope"
+	if got := m.Property(unit, "TimeoutStopUSec"); got != "2min 3s" {
+		t.Errorf("TimeoutStopUSec from the annotation: %q, want 2min 3s", got)
+	}
+	if err := os.WriteFile(filepath.Join(root, id, "state.json"), []byte("{garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	mustGorunIn(t, m, root, "delete", "--force", id)
+	if !unitGone(m, unit) {
+		t.Errorf("after delete --force the unit is still loaded")
+	}
+	for _, d := range scopeDirs(m, "/system.slice/"+unit) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("left: %s", d)
+		}
+	}
+	out, errOut, code := gorunIn(t, m, root, "--systemd-cgroup", "create", "--bundle", badAnnotation(t).Dir, id+"-bad")
+	expectFailure(t, "a malformed org.systemd.property annotation", out, errOut, code, "annotations.org.systemd.property.TimeoutStopUSec")
+}
+
+func badAnnotation(t *testing.T) *bundle.Bundle {
+	b := sh(t, "true")
+	b.Spec.Annotations = map[string]string{"org.systemd.property.TimeoutStopUSec": "'unterminated"}
+	writeBundle(t, b)
+	return b
 }

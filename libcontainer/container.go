@@ -372,7 +372,12 @@ func (c *Container) cgroup() (cgroups.Manager, error) {
 // it made it.
 func (c *Container) loadCgroup() (cgroups.Manager, error) {
 	if c.st.SystemdUnit != "" {
-		return cgroups.LoadSystemd(c.st.Cgroup, c.st.SystemdUnit)
+		return cgroups.LoadSystemd(c.systemdUnit())
 	}
 	return cgroups.Load(c.st.Cgroup)
+}
+
+// systemdUnit is the scope systemd's driver made for the container.
+func (c *Container) systemdUnit() cgroups.SystemdUnit {
+	return cgroups.SystemdUnit{Unit: c.st.SystemdUnit, Path: c.st.Cgroup, Description: cgroups.OwnerDescription(c.st.ID, c.st.Created)}
 }

@@ -86,6 +86,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		rootfs = filepath.Join(o.Bundle, rootfs)
 	}
 	s = withAbsoluteSources(s, o.Bundle)
+	created := time.Now().UTC()
 	var cgPath string
 	var unit cgroups.SystemdUnit
 	if o.SystemdCgroup {
@@ -97,6 +98,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 			return nil, err
 		}
 		cgPath = unit.Path
+		unit.Description = cgroups.OwnerDescription(o.ID, created)
 	} else if cgPath, err = cgroups.ResolvePath(s.Linux.CgroupsPath, o.ID); err != nil {
 		return nil, err
 	}
@@ -104,7 +106,7 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 		ID:          o.ID,
 		Bundle:      o.Bundle,
 		Rootfs:      rootfs,
-		Created:     time.Now().UTC(),
+		Created:     created,
 		Owner:       owner(),
 		Cgroup:      cgPath,
 		SystemdUnit: unit.Unit,
@@ -122,7 +124,10 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	}
 	fault.Point("after-state")
 	if o.SystemdCgroup {
-		cg, err = cgroups.NewSystemd(unit, s.Linux.Resources)
+		if err := store.SaveSystemdUnit(o.ID, &unit); err != nil {
+			return nil, &errs.Error{Field: "--root", Value: o.Root, Err: err, Hint: "the state directory must be writable and have space"}
+		}
+		cg, err = cgroups.NewSystemd(unit, s.Linux.Resources, s.Annotations)
 	} else {
 		cg, err = cgroups.New(cgPath, s.Linux.Resources)
 	}

@@ -150,7 +150,7 @@ func (c *Container) Delete(force bool) error {
 	}
 	if cg == nil && c.st.SystemdUnit != "" {
 		// The cgroup is gone; systemd may still hold the unit, failed.
-		if err := cgroups.ReleaseSystemdUnit(c.st.SystemdUnit); err != nil {
+		if err := cgroups.ReleaseSystemdUnit(c.systemdUnit()); err != nil {
 			slog.Warn("systemd cgroup driver: cannot stop the container's unit", "unit", c.st.SystemdUnit, "err", err)
 		}
 	}
@@ -218,10 +218,12 @@ func ForceRemove(root, id string) error {
 		}
 		cgroups.RemoveEmptyParents(p)
 	}
-	// Or, made with --systemd-cgroup, the scope the path names.
-	if u, err := cgroups.ParseSystemdPath(cgroupsPath, id); err == nil {
-		if cg, err := cgroups.LoadSystemd(u.Path, u.Unit); err == nil {
+	// Or, made with --systemd-cgroup, the scope recorded beside the state.
+	if u := store.LoadSystemdUnit(id); u != nil {
+		if cg, err := cgroups.LoadSystemd(*u); err == nil {
 			destroyCgroup(cg)
+		} else if errors.Is(err, os.ErrNotExist) {
+			cgroups.ReleaseSystemdUnit(*u)
 		}
 	}
 	return store.Remove(id)

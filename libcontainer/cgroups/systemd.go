@@ -4,6 +4,7 @@ import (
 	"errors"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/gorun/gorun/libcontainer/errs"
 )
@@ -15,9 +16,22 @@ const DefaultSlice = "system.slice"
 // SystemdUnit is where the systemd cgroup driver puts a container: a
 // transient scope unit in a slice, and the cgroup systemd gives it.
 type SystemdUnit struct {
-	Slice string // "system.slice"
-	Unit  string // "gorun-web1.scope"
-	Path  string // "/system.slice/gorun-web1.scope"
+	Slice string `json:"slice"` // "system.slice"
+	Unit  string `json:"unit"`  // "gorun-web1.scope"
+	Path  string `json:"path"`  // "/system.slice/gorun-web1.scope"
+	// Description is the unit's description, which tells this
+	// container's unit from another's of the same name (OwnerDescription).
+	Description string `json:"description"`
+}
+
+// OwnerDescription is the description of the unit of container id created
+// at created: gorun stops a unit, or kills what is in its cgroup, only if
+// systemd has it with this description. Two containers given one
+// cgroupsPath (the second refused, or made once the first had ended) have
+// one unit name, and a half-made container's state names a unit that may
+// be the other's.
+func OwnerDescription(id string, created time.Time) string {
+	return "gorun container " + id + " created " + created.UTC().Format(time.RFC3339Nano)
 }
 
 // ParseSystemdPath turns a linux.cgroupsPath in systemd's form,

@@ -88,8 +88,9 @@ func systemdProperties(r *rspec.LinuxResources, unified, devices bool) (props []
 		}
 	}
 	if p := r.Pids; p != nil && set(p.Limit) {
-		// (A limit of 0 systemd refuses; gorun's own write stands.)
 		add("TasksMax", limitOrInfinity(*p.Limit))
+	} else if p != nil && p.Limit != nil {
+		warnings = append(warnings, "linux.resources.pids.limit 0: systemd takes no TasksMax of 0, so a reload gives the scope systemd's default task limit")
 	}
 	if b := r.BlockIO; b != nil && b.Weight != nil && *b.Weight != 0 {
 		if unified {

@@ -144,3 +144,48 @@ func TestMajorFromDevices(t *testing.T) {
 		}
 	}
 }
+
+func TestSupportedProperties(t *testing.T) {
+	ps, _ := systemdProperties(&rspec.LinuxResources{CPU: &rspec.LinuxCPU{Quota: i64(50000), Period: u64(100000), Cpus: "0"}}, true, false)
+	names := func(v int) ([]string, []string) {
+		kept, dropped := supported(ps, v)
+		var k []string
+		for _, p := range kept {
+			k = append(k, p.Name)
+		}
+		return k, dropped
+	}
+	if k, d := names(239); !slices.Equal(k, []string{"CPUQuotaPerSecUSec"}) || !slices.Equal(d, []string{"CPUQuotaPeriodUSec", "AllowedCPUs"}) {
+		t.Errorf("systemd 239: kept %v, dropped %v", k, d)
+	}
+	if k, d := names(243); !slices.Equal(k, []string{"CPUQuotaPeriodUSec", "CPUQuotaPerSecUSec"}) || len(d) != 1 {
+		t.Errorf("systemd 243: kept %v, dropped %v", k, d)
+	}
+	for _, v := range []int{0, 252} {
+		if k, d := names(v); len(k) != 3 || len(d) != 0 {
+			t.Errorf("systemd %d: kept %v, dropped %v", v, k, d)
+		}
+	}
+	if leadingInt("252.38-1~deb12u1") != 252 || leadingInt("") != 0 {
+		t.Error("leadingInt")
+	}
+}
+
+func TestAnnotationProperties(t *testing.T) {
+	ps, err := annotationProperties(map[string]string{
+		"org.systemd.property.TimeoutStopUSec": "uint64 5000000",
+		"org.systemd.property.CollectMode":     "'inactive-or-failed'",
+		"io.kubernetes.pod.name":               "x",
+	})
+	if err != nil || len(ps) != 2 || ps[0].Name != "CollectMode" || ps[1].Name != "TimeoutStopUSec" || ps[1].Value.Value() != uint64(5000000) {
+		t.Errorf("annotationProperties: %v, %v", ps, err)
+	}
+	for _, bad := range []map[string]string{
+		{"org.systemd.property.TimeoutStopUSec": "'unterminated"},
+		{"org.systemd.property.": "uint64 1"},
+	} {
+		if _, err := annotationProperties(bad); err == nil || !strings.Contains(err.Error(), "annotations.org.systemd.property.") {
+			t.Errorf("annotationProperties(%v): %v, want an error naming the annotation", bad, err)
+		}
+	}
+}

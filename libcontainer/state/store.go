@@ -23,9 +23,10 @@ import (
 )
 
 const (
-	stateFile  = "state.json"
-	configFile = "config.json"
-	execFile   = "exec.json"
+	stateFile   = "state.json"
+	configFile  = "config.json"
+	execFile    = "exec.json"
+	systemdFile = "systemd.json"
 	// FifoName is the exec fifo the init blocks on until `start`.
 	FifoName = "exec.fifo"
 )
@@ -154,6 +155,23 @@ func (s Store) SaveSpec(id string, spec *rspec.Spec) error {
 // SaveExecInfo records what exec needs of container id.
 func (s Store) SaveExecInfo(id string, e *ExecInfo) error {
 	return s.writeJSON(id, execFile, e)
+}
+
+// SaveSystemdUnit records, beside state.json, the systemd scope a
+// container's cgroup is (--systemd-cgroup): `delete --force` of a container
+// whose state.json is lost still finds it, and knows it for its own.
+func (s Store) SaveSystemdUnit(id string, u *cgroups.SystemdUnit) error {
+	return s.writeJSON(id, systemdFile, u)
+}
+
+// LoadSystemdUnit reads what SaveSystemdUnit recorded (nil if nothing).
+func (s Store) LoadSystemdUnit(id string) *cgroups.SystemdUnit {
+	var u cgroups.SystemdUnit
+	data, err := smallfile.Read(filepath.Join(s.Dir(id), systemdFile))
+	if err != nil || json.Unmarshal(data, &u) != nil || u.Unit == "" {
+		return nil
+	}
+	return &u
 }
 
 // LoadExecInfo reads what create recorded for exec. A container created by
