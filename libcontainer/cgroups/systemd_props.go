@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -98,6 +99,9 @@ func systemdProperties(r *rspec.LinuxResources, unified, devices bool) (props []
 		} else {
 			add("BlockIOWeight", uint64(*b.Weight))
 		}
+	}
+	if unified {
+		props = append(props, unifiedProperties(r.Unified)...)
 	}
 	if devices {
 		allow, warns := systemdDeviceAllow(r.Devices, procDevices)
@@ -277,4 +281,68 @@ func majorFromDevices(b []byte, typ string, major int64) string {
 		}
 	}
 	return ""
+}
+
+// unifiedProperties turns the linux.resources.unified keys systemd has a
+// property for into those properties (after the others: the unified keys
+// are also written last), as runc does; the kubelet's memory QoS sets
+// memory.high there. A value systemd cannot take is left to gorun's write.
+func unifiedProperties(unified map[string]string) []sd.Property {
+	keys := make([]string, 0, len(unified))
+	for k := range unified {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var props []sd.Property
+	add := func(name string, v any) {
+		props = append(props, sd.Property{Name: name, Value: dbus.MakeVariant(v)})
+	}
+	limit := func(v string) (uint64, bool) {
+		if v == "max" {
+			return infinity, true
+		}
+		n, err := strconv.ParseUint(v, 10, 64)
+		return n, err == nil
+	}
+	memory := map[string]string{"memory.min": "MemoryMin", "memory.low": "MemoryLow", "memory.high": "MemoryHigh",
+		"memory.max": "MemoryMax", "memory.swap.max": "MemorySwapMax", "pids.max": "TasksMax"}
+	for _, k := range keys {
+		v := strings.TrimSpace(unified[k])
+		switch {
+		case memory[k] != "":
+			if n, ok := limit(v); ok {
+				add(memory[k], n)
+			}
+		case k == "cpu.weight":
+			if n, err := strconv.ParseUint(v, 10, 64); err == nil {
+				add("CPUWeight", n)
+			}
+		case k == "cpu.max":
+			quota, period, _ := strings.Cut(v, " ")
+			p := uint64(100000)
+			if period != "" {
+				n, err := strconv.ParseUint(period, 10, 64)
+				if err != nil || n == 0 {
+					continue
+				}
+				p = n
+				add("CPUQuotaPeriodUSec", p)
+			}
+			if quota == "max" {
+				add("CPUQuotaPerSecUSec", uint64(infinity))
+			} else if q, err := strconv.ParseInt(quota, 10, 64); err == nil && q > 0 {
+				add("CPUQuotaPerSecUSec", quotaPerSec(q, &p))
+			}
+		case k == "cpuset.cpus" || k == "cpuset.mems":
+			if mask, err := bitmask(v); err == nil {
+				add(map[string]string{"cpuset.cpus": "AllowedCPUs", "cpuset.mems": "AllowedMemoryNodes"}[k], mask)
+			}
+		case k == "io.weight":
+			// "N" or "default N"; per-device weights have no property.
+			if n, err := strconv.ParseUint(strings.TrimPrefix(v, "default "), 10, 64); err == nil {
+				add("IOWeight", n)
+			}
+		}
+	}
+	return props
 }

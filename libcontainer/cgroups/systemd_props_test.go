@@ -189,3 +189,20 @@ func TestAnnotationProperties(t *testing.T) {
 		}
 	}
 }
+
+func TestUnifiedProperties(t *testing.T) {
+	r := &rspec.LinuxResources{Unified: map[string]string{
+		"memory.high": "100000000", "memory.max": "max", "pids.max": "20", "cpu.max": "50000 50000",
+		"cpu.weight": "200", "cpuset.cpus": "1", "io.weight": "default 300", "memory.oom.group": "1", "cpu.idle": "1",
+	}}
+	inf := fmt.Sprint(uint64(math.MaxUint64))
+	want := []string{"CPUQuotaPeriodUSec=50000", "CPUQuotaPerSecUSec=1000000", "CPUWeight=200", "AllowedCPUs=[2]",
+		"IOWeight=300", "MemoryHigh=100000000", "MemoryMax=" + inf, "TasksMax=20"}
+	if got := props(t, r, true, false); !slices.Equal(got, want) {
+		t.Errorf("unified keys:\n got %v\nwant %v", got, want)
+	}
+	// On v1 systemd has no such properties.
+	if got := props(t, r, false, false); len(got) != 0 {
+		t.Errorf("unified keys on v1: %v", got)
+	}
+}
