@@ -18,6 +18,9 @@ type podman struct {
 	dir  string
 	env  []string
 	base []string
+	// in, if set, runs podman through this command (nsenter into a
+	// private systemd).
+	in []string
 }
 
 // podSubnet is the test's own CNI network for the pod test.
@@ -108,7 +111,11 @@ func must(t *testing.T, err error) {
 
 func (p *podman) run(args ...string) cmdResult {
 	p.t.Helper()
-	return runCmd(p.t, p.env, "", "podman", append(append([]string{}, p.base...), args...)...)
+	argv := append(append([]string{"podman"}, p.base...), args...)
+	if p.in != nil {
+		argv = append(append([]string{}, p.in...), argv...)
+	}
+	return runCmd(p.t, p.env, "", argv[0], argv[1:]...)
 }
 
 func (p *podman) must(args ...string) string {

@@ -492,3 +492,48 @@ func badAnnotation(t *testing.T) *bundle.Bundle {
 	writeBundle(t, b)
 	return b
 }
+
+// TestSystemdCgroupPodman: podman with its systemd cgroup manager (the
+// default on a host systemd manages) runs gorun inside the private
+// systemd: the container is podman's libpod-ID.scope in machine.slice with
+// its memory limit, exec joins it, stop and rm remove the unit.
+func TestSystemdCgroupPodman(t *testing.T) {
+	if detectCgroups(t).v2only {
+		t.Skip("the assertions read cgroup v1 files; this is a cgroup v2-only host")
+	}
+	// podman passes no --root: gorun's default, on the machine's own /run.
+	dir, _ := clientSetup(t, func(d string) string { return filepath.Join(d, "unused-root") })
+	p := newPodman(t, dir, filepath.Join(dir, "unused-root"))
+	m := sdmachine.Start(t)
+	p.in = []string{"nsenter", "-t", strconv.Itoa(m.Pid), "-a"}
+	for i, a := range p.base {
+		if a == "cgroupfs" {
+			p.base[i] = "systemd"
+		}
+	}
+	busyboxTar, _ := buildImages(t, dir, image.Docker)
+	p.must("load", "--input", busyboxTar)
+
+	out := p.must("run", "--rm", busyboxRef, "cat", "/proc/self/cgroup")
+	if !strings.Contains(out, ":memory:/machine.slice/libpod-") {
+		t.Errorf("podman run: the container's cgroups:\n%s", out)
+	}
+	cid := p.must("run", "-d", "--memory", "64m", busyboxRef, "sleep", "1000")
+	unit := "libpod-" + cid + ".scope"
+	if got := m.Property(unit, "MemoryLimit"); got != strconv.Itoa(64<<20) {
+		t.Errorf("unit %s: MemoryLimit %q", unit, got)
+	}
+	if out := p.must("exec", cid, "cat", "/proc/self/cgroup"); !strings.Contains(out, ":memory:/machine.slice/"+unit) {
+		t.Errorf("podman exec: the process's cgroups:\n%s", out)
+	}
+	p.must("stop", "--time", "1", cid)
+	p.must("rm", cid)
+	if !unitGone(m, unit) {
+		t.Errorf("after podman rm the unit is still loaded")
+	}
+	for _, d := range scopeDirs(m, "/machine.slice/"+unit) {
+		if _, err := os.Stat(d); err == nil {
+			t.Errorf("left: %s", d)
+		}
+	}
+}
