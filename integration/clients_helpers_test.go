@@ -678,6 +678,9 @@ type criOpts struct {
 	runtimeRoot string // the Root option (gorun's --root is Root/<ns>)
 	cniConfDir  string
 	sandbox     string // sandbox (pause) image
+	// systemdCgroup is the shim's SystemdCgroup option (gorun gets
+	// --systemd-cgroup).
+	systemdCgroup bool
 }
 
 // containerdConfig is containerd's config.toml for a private instance.
@@ -734,12 +737,12 @@ disabled_plugins = %s
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.gorun.options]
           BinaryName = %q
           Root = %q
-          SystemdCgroup = false
+          SystemdCgroup = %v
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "/usr/lib/cni"
       conf_dir = %q
       max_conf_num = 1
-`, c.sandbox, c.binaryName, c.runtimeRoot, c.cniConfDir)
+`, c.sandbox, c.binaryName, c.runtimeRoot, c.systemdCgroup, c.cniConfDir)
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -534,6 +535,120 @@ func TestSystemdCgroupPodman(t *testing.T) {
 	for _, d := range scopeDirs(m, "/machine.slice/"+unit) {
 		if _, err := os.Stat(d); err == nil {
 			t.Errorf("left: %s", d)
+		}
+	}
+}
+
+// TestSystemdCgroupCRI: the Kubernetes path with the systemd cgroup
+// driver. containerd's CRI plugin, its runc v2 shim with SystemdCgroup =
+// true, CNI and crictl run inside the private systemd; the pod's parent is
+// a kubelet-style slice. The sandbox and the container are scopes below
+// it with the container's memory limit, exec joins the container's, and
+// stop returns (it hung while gorun's kill --all failed on the cgroup
+// systemd had half removed), rm, stopp and rmp remove every unit and
+// cgroup.
+func TestSystemdCgroupCRI(t *testing.T) {
+	if detectCgroups(t).v2only {
+		t.Skip("the assertions read cgroup v1 files; this is a cgroup v2-only host")
+	}
+	const ns = "k8s.io"
+	dir, root := clientSetup(t, func(d string) string { return filepath.Join(d, "gorun-root", ns) })
+	needPackage(t, "containerd", "/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/containerd-shim-runc-v2")
+	needPackage(t, "containernetworking-plugins", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
+	crictl := crictlBinary(t)
+	m := sdmachine.Start(t)
+	in := func(name string, args ...string) []string {
+		return append([]string{"-t", strconv.Itoa(m.Pid), "-a", name}, args...)
+	}
+	// The pod network lives in the machine's network namespace.
+	cniDir := filepath.Join(dir, "cni")
+	if err := os.MkdirAll(cniDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conflist := fmt.Sprintf(`{"cniVersion": "1.0.0", "name": "gorun-sd-cri", "plugins": [{"type": "bridge", "bridge": "gorun-sd0",
+  "isGateway": true, "ipam": {"type": "host-local", "ranges": [[{"subnet": %q}]], "dataDir": %q}}]}`, criSubnet, filepath.Join(dir, "ipam"))
+	if err := os.WriteFile(filepath.Join(cniDir, "10-sd.conflist"), []byte(conflist), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(containerdConfig(dir, ctrdOpts{ns: ns, cri: &criOpts{
+		binaryName: binary(t), runtimeRoot: filepath.Dir(root), cniConfDir: cniDir, sandbox: pauseRef, systemdCgroup: true,
+	}})), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock, logPath := filepath.Join(dir, "c.sock"), filepath.Join(dir, "containerd.log")
+	d := startDaemon(t, logPath, nil, "nsenter", in("containerd", "--config", cfg)...)
+	waitSocket(t, d, sock, logPath)
+	crictlYAML := filepath.Join(dir, "crictl.yaml")
+	if err := os.WriteFile(crictlYAML, []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 60\n", sock, sock)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cl := func(args ...string) string {
+		t.Helper()
+		r := runCmd(t, nil, "", "nsenter", in(crictl, append([]string{"--config", crictlYAML}, args...)...)...)
+		if r.code != 0 {
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("crictl %s: %s\ncontainerd log:\n%s", strings.Join(args, " "), r, lastLines(string(b), 15))
+		}
+		return strings.TrimSpace(r.stdout)
+	}
+	t.Cleanup(func() {
+		runCmd(t, nil, "", "nsenter", in(crictl, "--config", crictlYAML, "rmp", "--all", "--force")...)
+		d.cmd.Process.Kill()
+	})
+	busyboxTar, pauseTar := buildImages(t, dir, image.OCI)
+	for _, tar := range []string{pauseTar, busyboxTar} {
+		if r := runCmd(t, nil, "", "nsenter", in("ctr", "--address", sock, "--namespace", ns, "images", "import", tar)...); r.code != 0 {
+			t.Fatalf("ctr images import: %s", r)
+		}
+	}
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	const slice = "kubepods-besteffort-podgorun1.slice"
+	podCfg := write("pod.json", fmt.Sprintf(`{"metadata": {"name": "sd-pod", "namespace": "default", "uid": "gorun1", "attempt": 0},
+  "log_directory": %q, "linux": {"cgroup_parent": %q}}`, filepath.Join(dir, "logs"), slice))
+	ctrCfg := write("c1.json", fmt.Sprintf(`{"metadata": {"name": "c1"}, "image": {"image": %q},
+  "command": ["sleep", "1000"], "log_path": "c1.log", "linux": {"resources": {"memory_limit_in_bytes": %d}}}`, busyboxRef, 64<<20))
+
+	pod := cl("runp", "--runtime", "gorun", podCfg)
+	c1 := cl("create", pod, ctrCfg, podCfg)
+	cl("start", c1)
+	sliceDir := "/kubepods.slice/kubepods-besteffort.slice/" + slice
+	podUnit, c1Unit := "cri-containerd-"+pod+".scope", "cri-containerd-"+c1+".scope"
+	for _, u := range []string{podUnit, c1Unit} {
+		if got := m.Property(u, "ActiveState"); got != "active" {
+			t.Errorf("unit %s: ActiveState %q", u, got)
+		}
+		if got := m.Property(u, "Slice"); got != slice {
+			t.Errorf("unit %s: Slice %q, want %s", u, got, slice)
+		}
+	}
+	if got := m.Property(c1Unit, "MemoryLimit"); got != strconv.Itoa(64<<20) {
+		t.Errorf("unit %s: MemoryLimit %q", c1Unit, got)
+	}
+	if out := cl("exec", c1, "cat", "/proc/self/cgroup"); !strings.Contains(out, "memory:/") {
+		t.Errorf("crictl exec: %q", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(m.HostDir("/sys/fs/cgroup/memory", sliceDir+"/"+c1Unit), "memory.limit_in_bytes")); strings.TrimSpace(string(b)) != strconv.Itoa(64<<20) {
+		t.Errorf("the container's memory.limit_in_bytes: %q", b)
+	}
+	cl("stop", "--timeout", "1", c1)
+	cl("rm", c1)
+	cl("stopp", pod)
+	cl("rmp", pod)
+	for _, u := range []string{podUnit, c1Unit} {
+		if !unitGone(m, u) {
+			t.Errorf("unit %s is still loaded after rmp", u)
+		}
+		for _, d := range scopeDirs(m, sliceDir+"/"+u) {
+			if _, err := os.Stat(d); err == nil {
+				t.Errorf("left: %s", d)
+			}
 		}
 	}
 }
