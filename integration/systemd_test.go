@@ -652,3 +652,50 @@ func TestSystemdCgroupCRI(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdCgroupUnified: the driver on a unified (cgroup v2 only) view:
+// systemd in unified mode, gorun taking the host for a v2 one. This host's
+// cgroup2 hierarchy has no resource controllers, so the container asks for
+// none, but device rules are eBPF programs there, systemd's and gorun's
+// both attached: a node outside the rules cannot be opened, before or
+// after a daemon-reload, one inside can; delete removes unit and cgroup.
+func TestSystemdCgroupUnified(t *testing.T) {
+	root := setup(t)
+	m := sdmachine.StartUnified(t)
+	id := containerID(t)
+	b := sh(t, "sleep 1000")
+	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
+	c := b.Spec.Process.Capabilities
+	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_MKNOD"), append(c.Effective, "CAP_MKNOD"), append(c.Permitted, "CAP_MKNOD")
+	writeBundle(t, b)
+	deleteIn(t, m, root, id)
+	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", b.Dir, id)
+	unit := "gorun-" + id + ".scope"
+	if got := m.Property(unit, "DevicePolicy"); got != "strict" {
+		t.Errorf("DevicePolicy %q", got)
+	}
+	if out := mustGorunIn(t, m, root, "exec", id, "cat", "/proc/self/cgroup"); !strings.HasSuffix(out, "\n0::/\n") {
+		t.Errorf("exec'd process's /proc/self/cgroup (its cgroup namespace): %q", out)
+	}
+	// The container's /sys/fs/cgroup is cgroup2 too, not the v1 layout
+	// the host's mount table still lists beneath.
+	if out := mustGorunIn(t, m, root, "exec", id, "stat", "-f", "-c", "%t", "/sys/fs/cgroup"); strings.TrimSpace(out) != "63677270" {
+		t.Errorf("the container's /sys/fs/cgroup has file system type %q, want cgroup2 (63677270)", out)
+	}
+	probe := "rm -f /tmp/mem; echo x > /dev/null && mknod /tmp/mem c 1 1 && { (true < /tmp/mem) && echo opened || echo refused; }"
+	for _, when := range []string{"before", "after"} {
+		if when == "after" {
+			m.Systemctl("daemon-reload")
+		}
+		if out, errOut, _ := gorunIn(t, m, root, "exec", id, "sh", "-c", probe); out != "refused\n" {
+			t.Errorf("%s daemon-reload: /dev/null then a /dev/mem node: %q %q, want refused", when, out, errOut)
+		}
+	}
+	mustGorunIn(t, m, root, "delete", "--force", id)
+	if !unitGone(m, unit) {
+		t.Errorf("after delete the unit is still loaded")
+	}
+	if _, err := os.Stat(m.HostDir(m.Unified(), "/system.slice/"+unit)); err == nil {
+		t.Errorf("after delete the scope's cgroup is left")
+	}
+}

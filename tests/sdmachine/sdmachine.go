@@ -71,12 +71,29 @@ type Machine struct {
 	// hierarchies are the host's cgroup mount points
 	// (/sys/fs/cgroup/memory..., or /sys/fs/cgroup on a unified host).
 	hierarchies []string
-	cmd         *exec.Cmd
+	// unified is the host's cgroup2 mount point ("" without one).
+	unified string
+	cmd     *exec.Cmd
 }
 
 // Start starts a machine for the test and stops it when the test ends. It
 // skips the test, saying why, where systemd is missing.
 func Start(t testing.TB) *Machine {
+	t.Helper()
+	return start(t, false)
+}
+
+// StartUnified starts a machine that sees only the host's cgroup2
+// hierarchy, mounted at /sys/fs/cgroup: systemd and gorun in it take the
+// host for a unified (cgroup v2 only) one. On a hybrid host that hierarchy
+// has few controllers; device rules (eBPF) work all the same. It skips the
+// test on a host without a cgroup2 hierarchy.
+func StartUnified(t testing.TB) *Machine {
+	t.Helper()
+	return start(t, true)
+}
+
+func start(t testing.TB, unifiedView bool) *Machine {
 	t.Helper()
 	if _, err := os.Stat(Binary); err != nil {
 		t.Skipf("no %s: the systemd package is not installed (`make deps` installs it)", Binary)
@@ -99,9 +116,26 @@ func Start(t testing.TB) *Machine {
 		}
 	}
 	seen := map[string]bool{}
-	if unified {
+	if unifiedView && !unified {
+		// Every host hierarchy holds the machine (so that it ends with
+		// it), but it is given the cgroup2 one alone.
+		for _, mi := range mounts {
+			if filepath.Dir(mi.Mountpoint) == "/sys/fs/cgroup" && !seen[mi.Mountpoint] {
+				seen[mi.Mountpoint] = true
+				m.hierarchies = append(m.hierarchies, mi.Mountpoint)
+				if mi.FSType == "cgroup2" {
+					m.unified = mi.Mountpoint
+				}
+			}
+		}
+		if m.unified == "" {
+			t.Skip("this host has no cgroup2 hierarchy to give a unified machine")
+		}
+		fmt.Fprintf(&script, "mount -t cgroup2 cgroup2 /sys/fs/cgroup\n")
+	} else if unified {
 		fmt.Fprintf(&script, "mount -t cgroup2 cgroup2 /sys/fs/cgroup\n")
 		m.hierarchies = []string{"/sys/fs/cgroup"}
+		m.unified = "/sys/fs/cgroup"
 	} else {
 		fmt.Fprintf(&script, "mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup\n")
 		for _, mi := range mounts {
@@ -112,6 +146,7 @@ func Start(t testing.TB) *Machine {
 			m.hierarchies = append(m.hierarchies, mi.Mountpoint)
 			fmt.Fprintf(&script, "mkdir %s\n", mi.Mountpoint)
 			if mi.FSType == "cgroup2" {
+				m.unified = mi.Mountpoint
 				fmt.Fprintf(&script, "mount -t cgroup2 cgroup2 %s\n", mi.Mountpoint)
 				continue
 			}
@@ -247,6 +282,9 @@ func (m *Machine) HostDir(hierarchy, p string) string {
 
 // Hierarchies are the host's cgroup mount points.
 func (m *Machine) Hierarchies() []string { return m.hierarchies }
+
+// Unified is the host's cgroup2 mount point ("" if it has none).
+func (m *Machine) Unified() string { return m.unified }
 
 func (m *Machine) logTail() string {
 	b, _ := os.ReadFile(m.Log)
