@@ -91,8 +91,8 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	var unit cgroups.SystemdUnit
 	if o.SystemdCgroup {
 		if rootless() {
-			return nil, &errs.Error{Field: "--systemd-cgroup", Err: errors.New("the systemd cgroup driver needs root"),
-				Hint: "drop the flag: without root gorun uses a cgroup delegated to you, or none"}
+			return nil, &errs.Error{Field: "--systemd-cgroup", Err: errors.New("the systemd cgroup driver needs root (gorun does not talk to systemd's user instance)"),
+				Hint: `drop the flag: without root gorun uses a cgroup delegated to you, or none (rootless podman: cgroup_manager = "cgroupfs")`}
 		}
 		if unit, err = cgroups.ParseSystemdPath(s.Linux.CgroupsPath, o.ID); err != nil {
 			return nil, err
