@@ -290,9 +290,7 @@ func TestRootfsPropagationSharedParent(t *testing.T) {
 func TestNoHostConsole(t *testing.T) {
 	root := setup(t)
 	b := sh(t, "mknod /tmp/hc c 5 1 && { (true < /tmp/hc) && echo opened || echo refused; }")
-	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
-	c := b.Spec.Process.Capabilities
-	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_MKNOD"), append(c.Effective, "CAP_MKNOD"), append(c.Permitted, "CAP_MKNOD")
+	withMknod(b)
 	writeBundle(t, b)
 	out, errOut, code := runContainer(t, root, b, containerID(t))
 	if code != 0 || out != "refused\n" || !strings.Contains(errOut, "Operation not permitted") {

@@ -380,6 +380,14 @@ func sh(t testing.TB, script string) *bundle.Bundle {
 	return bundle.New(t, "sh", "-c", script)
 }
 
+// withMknod lets b's process make device nodes (CAP_MKNOD) in a /tmp of
+// its own, to show what the device rules let it open.
+func withMknod(b *bundle.Bundle) {
+	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
+	c := b.Spec.Process.Capabilities
+	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_MKNOD"), append(c.Effective, "CAP_MKNOD"), append(c.Permitted, "CAP_MKNOD")
+}
+
 // pidAlive reports whether pid exists on the host and is not a zombie.
 func pidAlive(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")

@@ -18,9 +18,9 @@ type podman struct {
 	dir  string
 	env  []string
 	base []string
-	// in, if set, runs podman through this command (nsenter into a
-	// private systemd).
-	in []string
+	// in, if set, gives the command line that runs podman elsewhere
+	// (sdmachine's Argv: inside a private systemd).
+	in func(name string, args ...string) []string
 }
 
 // podSubnet is the test's own CNI network for the pod test.
@@ -113,7 +113,7 @@ func (p *podman) run(args ...string) cmdResult {
 	p.t.Helper()
 	argv := append(append([]string{"podman"}, p.base...), args...)
 	if p.in != nil {
-		argv = append(append([]string{}, p.in...), argv...)
+		argv = p.in(argv[0], argv[1:]...)
 	}
 	return runCmd(p.t, p.env, "", argv[0], argv[1:]...)
 }

@@ -88,6 +88,61 @@ func unitGone(m *sdmachine.Machine, unit string) bool {
 	return poll(5*time.Second, func() bool { return m.Property(unit, "LoadState") == "not-found" })
 }
 
+// ctrdIn is a private containerd inside a machine: containerd, its shims
+// and the containers live in the machine's namespaces and end with it.
+type ctrdIn struct {
+	t         *testing.T
+	m         *sdmachine.Machine
+	ns        string
+	sock, log string
+}
+
+// startContainerdIn writes containerd's config for o under dir and starts
+// containerd in m. Its cleanup (registered here, so it runs before the
+// machine stops) kills it.
+func startContainerdIn(t *testing.T, m *sdmachine.Machine, dir string, o ctrdOpts) *ctrdIn {
+	t.Helper()
+	c := &ctrdIn{t: t, m: m, ns: o.ns, sock: filepath.Join(dir, "c.sock"), log: filepath.Join(dir, "containerd.log")}
+	cfg := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfg, []byte(containerdConfig(dir, o)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	argv := m.Argv("containerd", "--config", cfg)
+	d := startDaemon(t, c.log, nil, argv[0], argv[1:]...)
+	t.Cleanup(func() { d.cmd.Process.Kill() })
+	waitSocket(t, d, c.sock, c.log)
+	return c
+}
+
+// run runs name with args in the machine.
+func (c *ctrdIn) run(name string, args ...string) cmdResult {
+	c.t.Helper()
+	argv := c.m.Argv(name, args...)
+	return runCmd(c.t, nil, "", argv[0], argv[1:]...)
+}
+
+// must is run that fails the test, with containerd's last log lines,
+// unless the command exits 0; it returns stdout.
+func (c *ctrdIn) must(name string, args ...string) string {
+	c.t.Helper()
+	r := c.run(name, args...)
+	if r.code != 0 {
+		b, _ := os.ReadFile(c.log)
+		c.t.Fatalf("%s %s: %s\ncontainerd log:\n%s", name, strings.Join(args, " "), r, lastLines(string(b), 20))
+	}
+	return r.stdout
+}
+
+// ctrArgs are ctr's arguments for this containerd and namespace.
+func (c *ctrdIn) ctrArgs(args ...string) []string {
+	return append([]string{"--address", c.sock, "--namespace", c.ns}, args...)
+}
+
+func (c *ctrdIn) ctr(args ...string) cmdResult {
+	c.t.Helper()
+	return c.run("ctr", c.ctrArgs(args...)...)
+}
+
 func startMachine(t *testing.T) (*sdmachine.Machine, string) {
 	t.Helper()
 	root := setup(t)
@@ -97,14 +152,20 @@ func startMachine(t *testing.T) (*sdmachine.Machine, string) {
 	return sdmachine.Start(t), root
 }
 
-// scopeDirs are the host's directories of the machine's cgroup p on every
-// hierarchy.
-func scopeDirs(m *sdmachine.Machine, p string) []string {
-	var out []string
+// checkCgroupGone fails the test for each hierarchy on which the host still
+// has the machine's cgroup p.
+func checkCgroupGone(t testing.TB, m *sdmachine.Machine, p string) {
+	t.Helper()
 	for _, h := range m.Hierarchies() {
-		out = append(out, m.HostDir(h, p))
+		if d := m.HostDir(h, p); exists(d) {
+			t.Errorf("left: %s", d)
+		}
 	}
-	return out
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // TestSystemdCgroupLifecycle: with --systemd-cgroup, systemd makes the
@@ -124,9 +185,7 @@ func TestSystemdCgroupLifecycle(t *testing.T) {
 		CPU:     &specs.LinuxCPU{Shares: ptrU64(512), Quota: ptrI64(50000), Period: ptrU64(100000)},
 		Pids:    &specs.LinuxPids{Limit: ptrI64(40)},
 	}
-	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
-	c := b.Spec.Process.Capabilities
-	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_MKNOD"), append(c.Effective, "CAP_MKNOD"), append(c.Permitted, "CAP_MKNOD")
+	withMknod(b)
 	writeBundle(t, b)
 	deleteIn(t, m, root, id)
 	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", b.Dir, id)
@@ -222,11 +281,7 @@ func TestSystemdCgroupLifecycle(t *testing.T) {
 	if !unitGone(m, unit) {
 		t.Errorf("after delete the unit is still loaded")
 	}
-	for _, d := range scopeDirs(m, cg) {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("after delete %s is left", d)
-		}
-	}
+	checkCgroupGone(t, m, cg)
 }
 
 // TestSystemdCgroupPaths: the slice:prefix:name forms podman and the
@@ -247,11 +302,7 @@ func TestSystemdCgroupPaths(t *testing.T) {
 	if !unitGone(m, unit) {
 		t.Errorf("after the container's exit the unit is still loaded")
 	}
-	for _, d := range scopeDirs(m, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/"+unit) {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("left: %s", d)
-		}
-	}
+	checkCgroupGone(t, m, "/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1234.slice/"+unit)
 
 	// Without a cgroup namespace (podman's default on cgroup v1) each
 	// hierarchy shows the container's own cgroup, which the driver makes
@@ -290,11 +341,7 @@ func TestSystemdCgroupPaths(t *testing.T) {
 		t.Errorf("ps of an ended container: %q", out)
 	}
 	mustGorunIn(t, m, root, "delete", ended)
-	for _, d := range scopeDirs(m, "/system.slice/test-"+ended+".scope") {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("left: %s", d)
-		}
-	}
+	checkCgroupGone(t, m, "/system.slice/test-"+ended+".scope")
 
 	first, second := id+"-a", id+"-b"
 	long := sh(t, "sleep 1000")
@@ -335,11 +382,7 @@ func TestSystemdCgroupPaths(t *testing.T) {
 	mustGorunIn(t, m, root, "kill", first, "KILL")
 	waitIn(t, m, root, first, "stopped")
 	mustGorunIn(t, m, root, "delete", first)
-	for _, d := range scopeDirs(m, "/machine.slice/libpod-"+id+".scope") {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("left: %s", d)
-		}
-	}
+	checkCgroupGone(t, m, "/machine.slice/libpod-"+id+".scope")
 
 	// Forms the driver refuses, naming the field.
 	for _, p := range []string{"/not/systemd", "system.slice:gorun:x.slice", "a:b"} {
@@ -364,30 +407,9 @@ func TestSystemdCgroupContainerd(t *testing.T) {
 	dir, root := clientSetup(t, func(d string) string { return filepath.Join(d, "gorun-root", ns) })
 	needPackage(t, "containerd", "/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/containerd-shim-runc-v2")
 	m := sdmachine.Start(t)
-	in := func(name string, args ...string) []string {
-		return append([]string{"-t", strconv.Itoa(m.Pid), "-a", name}, args...)
-	}
-	cfg := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfg, []byte(containerdConfig(dir, ctrdOpts{ns: ns})), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sock, logPath := filepath.Join(dir, "c.sock"), filepath.Join(dir, "containerd.log")
-	// containerd, its shims and the containers live in the machine's
-	// namespaces and end with it.
-	d := startDaemon(t, logPath, nil, "nsenter", in("containerd", "--config", cfg)...)
-	waitSocket(t, d, sock, logPath)
-	ctr := func(args ...string) cmdResult {
-		return runCmd(t, nil, "", "nsenter", in("ctr", append([]string{"--address", sock, "--namespace", ns}, args...)...)...)
-	}
-	mustCtr := func(args ...string) string {
-		t.Helper()
-		r := ctr(args...)
-		if r.code != 0 {
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("ctr %s: %s\ncontainerd log:\n%s", strings.Join(args, " "), r, lastLines(string(b), 20))
-		}
-		return r.stdout
-	}
+	c := startContainerdIn(t, m, dir, ctrdOpts{ns: ns})
+	ctr := c.ctr
+	mustCtr := func(args ...string) string { t.Helper(); return c.must("ctr", c.ctrArgs(args...)...) }
 	t.Cleanup(func() {
 		for _, id := range lines(ctr("task", "ls", "-q").stdout) {
 			ctr("task", "rm", "-f", id)
@@ -395,7 +417,6 @@ func TestSystemdCgroupContainerd(t *testing.T) {
 		for _, id := range lines(ctr("containers", "ls", "-q").stdout) {
 			ctr("containers", "rm", id)
 		}
-		d.cmd.Process.Kill()
 	})
 	busyboxTar, _ := buildImages(t, dir, image.OCI)
 	mustCtr("images", "import", busyboxTar)
@@ -448,11 +469,7 @@ func TestSystemdCgroupContainerd(t *testing.T) {
 	if !unitGone(m, unit) {
 		t.Errorf("after task rm the unit is still loaded")
 	}
-	for _, d := range scopeDirs(m, cg) {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("left: %s", d)
-		}
-	}
+	checkCgroupGone(t, m, cg)
 }
 
 // TestSystemdCgroupForceRemove: a running container whose state.json is
@@ -478,11 +495,7 @@ func TestSystemdCgroupForceRemove(t *testing.T) {
 	if !unitGone(m, unit) {
 		t.Errorf("after delete --force the unit is still loaded")
 	}
-	for _, d := range scopeDirs(m, "/system.slice/"+unit) {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("left: %s", d)
-		}
-	}
+	checkCgroupGone(t, m, "/system.slice/"+unit)
 	out, errOut, code := gorunIn(t, m, root, "--systemd-cgroup", "create", "--bundle", badAnnotation(t).Dir, id+"-bad")
 	expectFailure(t, "a malformed org.systemd.property annotation", out, errOut, code, "annotations.org.systemd.property.TimeoutStopUSec")
 }
@@ -506,7 +519,7 @@ func TestSystemdCgroupPodman(t *testing.T) {
 	dir, _ := clientSetup(t, func(d string) string { return filepath.Join(d, "unused-root") })
 	p := newPodman(t, dir, filepath.Join(dir, "unused-root"))
 	m := sdmachine.Start(t)
-	p.in = []string{"nsenter", "-t", strconv.Itoa(m.Pid), "-a"}
+	p.in = m.Argv
 	for i, a := range p.base {
 		if a == "cgroupfs" {
 			p.base[i] = "systemd"
@@ -532,11 +545,7 @@ func TestSystemdCgroupPodman(t *testing.T) {
 	if !unitGone(m, unit) {
 		t.Errorf("after podman rm the unit is still loaded")
 	}
-	for _, d := range scopeDirs(m, "/machine.slice/"+unit) {
-		if _, err := os.Stat(d); err == nil {
-			t.Errorf("left: %s", d)
-		}
-	}
+	checkCgroupGone(t, m, "/machine.slice/"+unit)
 }
 
 // TestSystemdCgroupCRI: the Kubernetes path with the systemd cgroup
@@ -557,9 +566,6 @@ func TestSystemdCgroupCRI(t *testing.T) {
 	needPackage(t, "containernetworking-plugins", "/usr/lib/cni/bridge", "/usr/lib/cni/host-local", "/usr/lib/cni/loopback")
 	crictl := crictlBinary(t)
 	m := sdmachine.Start(t)
-	in := func(name string, args ...string) []string {
-		return append([]string{"-t", strconv.Itoa(m.Pid), "-a", name}, args...)
-	}
 	// The pod network lives in the machine's network namespace.
 	cniDir := filepath.Join(dir, "cni")
 	if err := os.MkdirAll(cniDir, 0o755); err != nil {
@@ -570,37 +576,21 @@ func TestSystemdCgroupCRI(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(cniDir, "10-sd.conflist"), []byte(conflist), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cfg := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfg, []byte(containerdConfig(dir, ctrdOpts{ns: ns, cri: &criOpts{
+	c := startContainerdIn(t, m, dir, ctrdOpts{ns: ns, cri: &criOpts{
 		binaryName: binary(t), runtimeRoot: filepath.Dir(root), cniConfDir: cniDir, sandbox: pauseRef, systemdCgroup: true,
-	}})), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sock, logPath := filepath.Join(dir, "c.sock"), filepath.Join(dir, "containerd.log")
-	d := startDaemon(t, logPath, nil, "nsenter", in("containerd", "--config", cfg)...)
-	waitSocket(t, d, sock, logPath)
+	}})
 	crictlYAML := filepath.Join(dir, "crictl.yaml")
-	if err := os.WriteFile(crictlYAML, []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 60\n", sock, sock)), 0o644); err != nil {
+	if err := os.WriteFile(crictlYAML, []byte(fmt.Sprintf("runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 60\n", c.sock, c.sock)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cl := func(args ...string) string {
 		t.Helper()
-		r := runCmd(t, nil, "", "nsenter", in(crictl, append([]string{"--config", crictlYAML}, args...)...)...)
-		if r.code != 0 {
-			b, _ := os.ReadFile(logPath)
-			t.Fatalf("crictl %s: %s\ncontainerd log:\n%s", strings.Join(args, " "), r, lastLines(string(b), 15))
-		}
-		return strings.TrimSpace(r.stdout)
+		return strings.TrimSpace(c.must(crictl, append([]string{"--config", crictlYAML}, args...)...))
 	}
-	t.Cleanup(func() {
-		runCmd(t, nil, "", "nsenter", in(crictl, "--config", crictlYAML, "rmp", "--all", "--force")...)
-		d.cmd.Process.Kill()
-	})
+	t.Cleanup(func() { c.run(crictl, "--config", crictlYAML, "rmp", "--all", "--force") })
 	busyboxTar, pauseTar := buildImages(t, dir, image.OCI)
 	for _, tar := range []string{pauseTar, busyboxTar} {
-		if r := runCmd(t, nil, "", "nsenter", in("ctr", "--address", sock, "--namespace", ns, "images", "import", tar)...); r.code != 0 {
-			t.Fatalf("ctr images import: %s", r)
-		}
+		c.must("ctr", c.ctrArgs("images", "import", tar)...)
 	}
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
@@ -645,11 +635,7 @@ func TestSystemdCgroupCRI(t *testing.T) {
 		if !unitGone(m, u) {
 			t.Errorf("unit %s is still loaded after rmp", u)
 		}
-		for _, d := range scopeDirs(m, sliceDir+"/"+u) {
-			if _, err := os.Stat(d); err == nil {
-				t.Errorf("left: %s", d)
-			}
-		}
+		checkCgroupGone(t, m, sliceDir+"/"+u)
 	}
 }
 
@@ -664,9 +650,7 @@ func TestSystemdCgroupUnified(t *testing.T) {
 	m := sdmachine.StartUnified(t)
 	id := containerID(t)
 	b := sh(t, "sleep 1000")
-	b.Spec.Mounts = append(b.Spec.Mounts, specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"mode=1777"}})
-	c := b.Spec.Process.Capabilities
-	c.Bounding, c.Effective, c.Permitted = append(c.Bounding, "CAP_MKNOD"), append(c.Effective, "CAP_MKNOD"), append(c.Permitted, "CAP_MKNOD")
+	withMknod(b)
 	writeBundle(t, b)
 	deleteIn(t, m, root, id)
 	mustGorunIn(t, m, root, "--systemd-cgroup", "run", "--detach", "--bundle", b.Dir, id)

@@ -246,7 +246,8 @@ func Create(o CreateOpts) (_ *Container, retErr error) {
 	if cg != nil {
 		place = func() error {
 			if err := cg.Apply(pid); err != nil {
-				if e := (*errs.Error)(nil); errors.As(err, &e) {
+				var named *errs.Error
+				if errors.As(err, &named) {
 					return errs.Wrap("create", err) // systemd's driver names what failed
 				}
 				return &errs.Error{Op: "create", Field: "linux.cgroupsPath", Value: cgPath, Err: fmt.Errorf("move init into its cgroup: %w", err)}

@@ -252,10 +252,8 @@ func (m *systemd) Destroy() error {
 		if m.fs != nil {
 			m.fs.Signal(unix.SIGKILL)
 		}
-		err := errors.New("no connection")
-		if c, cerr := systemdConn(); cerr != nil {
-			err = cerr
-		} else {
+		c, err := systemdConn()
+		if err == nil {
 			err = stopUnit(c, m.unit.Unit)
 		}
 		if err != nil {

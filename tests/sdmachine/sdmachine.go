@@ -249,14 +249,21 @@ func (m *Machine) waitRunning() error {
 	return fmt.Errorf("systemctl is-system-running: %q after 20 s", last)
 }
 
-// Command runs name inside the machine, in all its namespaces.
+// Argv is the command line that runs name with args inside the machine,
+// in all its namespaces.
+func (m *Machine) Argv(name string, args ...string) []string {
+	return append([]string{"nsenter", "-t", strconv.Itoa(m.Pid), "-a", name}, args...)
+}
+
+// Command runs name inside the machine (Argv).
 func (m *Machine) Command(name string, args ...string) *exec.Cmd {
-	return exec.Command("nsenter", append([]string{"-t", strconv.Itoa(m.Pid), "-a", name}, args...)...)
+	return m.CommandContext(context.Background(), name, args...)
 }
 
 // CommandContext is Command with a context.
 func (m *Machine) CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, "nsenter", append([]string{"-t", strconv.Itoa(m.Pid), "-a", name}, args...)...)
+	argv := m.Argv(name, args...)
+	return exec.CommandContext(ctx, argv[0], argv[1:]...)
 }
 
 // Systemctl runs systemctl in the machine and returns its output.
